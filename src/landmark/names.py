@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .errors import InvalidInput
 
@@ -64,3 +65,32 @@ def split(name: str) -> tuple[str, str]:
 def join(folder: str, last: str) -> str:
     folder = folder.strip("/")
     return f"{folder}{SEP_IN_NAME}{last}" if folder and folder != "." else last
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """``name``, ``name@v1.2.3``, ``name@latest``/``@greatest`` or ``name#stage``."""
+
+    name: str
+    version: str | None = None
+    stage: str | None = None
+    latest: bool = False
+
+    @property
+    def is_shortcut(self) -> bool:
+        return bool(self.version or self.stage or self.latest)
+
+
+def parse_shortcut(text: str) -> Shortcut:
+    from .versions import Version
+
+    for sep in ("#", "@"):
+        if sep in text:
+            name, _, rest = text.partition(sep)
+            check_artifact(name)
+            if sep == "#":
+                return Shortcut(name, stage=check_stage(rest))
+            if rest in ("latest", "greatest"):
+                return Shortcut(name, latest=True)
+            return Shortcut(name, version=str(Version.from_user(rest)))
+    return Shortcut(check_artifact(text))

@@ -1,0 +1,593 @@
+#!/usr/bin/env python3
+"""Side-by-side registry benchmark: landmark against the real gto (the peer).
+
+Run it with ``.venv/bin/python bench/registry.py`` after ``scripts/bootstrap``. Plain stdlib.
+
+What it does
+------------
+1. Builds synthetic GTO registries with ``git fast-import`` (seconds, not the hours that
+   ``gto register``/``gto assign`` in a loop would take):
+
+   * ``repo-3k``: 200 models x 5 versions, each version registered (``model-007@v0.0.3``) and
+     assigned to ``dev`` and ``prod`` (``model-007#dev#5``, ``model-007#prod#6``) =
+     3,000 annotated tags.
+   * ``repo-100k`` (``--big``, the default; ``--no-big`` skips it): 2,000 models x 20
+     versions, each registered and assigned to ``dev``, every second one also to ``prod`` =
+     exactly 100,000 annotated tags.
+
+   Every version gets its own commit, and tagger timestamps are strictly increasing one second
+   apart, so "latest" and history order never depend on tie-breaking. Refs are packed, as they
+   are in a fresh clone. Git runs with a fixed identity and without the user's or system's
+   configuration.
+
+2. Times both CLIs as subprocesses (wall clock, best of N) in the same run: ``show``,
+   ``show --json``, ``show model-042``, ``history``, ``history --json``, ``register``,
+   ``assign`` and ``--help`` on ``repo-3k``; ``show`` and ``show --json`` on ``repo-100k``
+   (landmark only, unless ``--gto-big``: gto needs many minutes there).
+
+   Repeat policy: landmark gets ``--warmup`` (default 1) untimed runs, then the best of
+   ``--repeat`` (default 3) timed runs, for every operation. gto gets the same for ``--help``,
+   but every operation that loads the registry takes it ~20 s on 3,000 tags, so there it gets
+   ``--gto-warmup`` (default 0) and ``--gto-repeat`` (default 1) runs: its best-of-1 is plenty
+   for a ratio of 100x and keeps the whole benchmark to a few minutes.
+
+   ``register``/``assign`` run on two identical copies of ``repo-3k``, one per tool, so
+   neither sees the other's tags. Before each register a fresh commit is made (untimed), then
+   ``register model-042 HEAD --version v0.K.0`` and ``assign model-042 --version v0.K.0
+   --stage staging`` are timed: a new version every run, so neither ever needs ``--force``.
+
+3. Prints a table (operation, landmark, gto, gto/landmark, target, verdict) to stdout and,
+   with ``--json-out FILE``, writes the figures as JSON. Progress goes to stderr.
+
+4. Checks correctness in passing: both tools' ``show --json`` and ``history --json`` on the
+   same repo must parse to equal JSON, and register/assign must create the same tag names.
+
+The exit status is 0 whatever the verdicts (this is a report, not a test). It is 1 when a
+command fails (its stderr is printed) and 2 for a usage error such as a missing binary.
+``--only-peer`` measures gto alone (landmark shows n/a), for when landmark is not installed;
+``--no-peer`` measures landmark alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+IDENTITY_NAME = "Landmark Bench"
+IDENTITY_EMAIL = "bench@landmark.invalid"
+# Synthetic history lives in 2020, safely before the tags the timed register/assign create now.
+EPOCH = 1_600_000_000
+BENCH_MODEL = "model-042"
+BENCH_STAGE = "staging"
+
+
+class CommandFailed(Exception):
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        super().__init__(f"{' '.join(argv)} exited with {returncode}")
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class UsageError(Exception):
+    pass
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Building the synthetic registries
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    name: str
+    models: int
+    versions: int
+    # Every version goes to dev; every `prod_every`-th one also to prod (1 = all of them).
+    prod_every: int
+
+    @property
+    def tag_count(self) -> int:
+        prods = self.versions // self.prod_every
+        return self.models * (2 * self.versions + prods)
+
+    def model_name(self, index: int) -> str:
+        width = max(3, len(str(self.models - 1)))
+        return f"model-{index:0{width}d}"
+
+
+SMALL = RepoSpec("repo-3k", models=200, versions=5, prod_every=1)
+BIG = RepoSpec("repo-100k", models=2000, versions=20, prod_every=2)
+assert SMALL.tag_count == 3_000 and BIG.tag_count == 100_000
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment for git and both CLIs: a fixed identity and no outside configuration."""
+    # Inherited GIT_* (GIT_DIR from a hook, GIT_CONFIG_GLOBAL...) or tool settings would make
+    # the runs depend on who starts the benchmark, so both tools run with their defaults.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GIT_", "GTO_", "LANDMARK_"))
+    }
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME=IDENTITY_NAME,
+        GIT_AUTHOR_EMAIL=IDENTITY_EMAIL,
+        GIT_COMMITTER_NAME=IDENTITY_NAME,
+        GIT_COMMITTER_EMAIL=IDENTITY_EMAIL,
+    )
+    return env
+
+
+def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str], stdin: bytes | None = None) -> str:
+    proc = subprocess.run(list(argv), cwd=cwd, env=env, input=stdin, capture_output=True)
+    if proc.returncode != 0:
+        raise CommandFailed(argv, proc.returncode, proc.stderr.decode(errors="replace"))
+    return proc.stdout.decode(errors="replace")
+
+
+def git(repo: Path, env: dict[str, str], *args: str, stdin: bytes | None = None) -> str:
+    return run(["git", "-C", str(repo), *args], cwd=repo, env=env, stdin=stdin)
+
+
+def list_tags(repo: Path, env: dict[str, str]) -> set[str]:
+    out = git(repo, env, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
+    return set(out.split())
+
+
+def _data(payload: str) -> bytes:
+    raw = payload.encode()
+    return b"data %d\n%s\n" % (len(raw), raw)
+
+
+def fast_import_stream(spec: RepoSpec) -> Iterator[bytes]:
+    """Yield a fast-import stream that lays down `spec` as one linear branch plus tags."""
+    ident = f"{IDENTITY_NAME} <{IDENTITY_EMAIL}>"
+    clock = EPOCH
+    mark = 0
+    counters = [0] * spec.models  # GTO's per-artifact assignment counter (#N)
+
+    def tag(name: str, commit_mark: int, message: str) -> bytes:
+        nonlocal clock
+        clock += 1
+        head = f"tag {name}\nfrom :{commit_mark}\ntagger {ident} {clock} +0000\n"
+        return head.encode() + _data(message + "\n")
+
+    yield b"feature done\n"
+    # Versions advance round by round over all models, so every model's history interleaves
+    # with the others' as in a real shared registry.
+    for v in range(1, spec.versions + 1):
+        version = f"v0.0.{v}"
+        for m in range(spec.models):
+            name = spec.model_name(m)
+            mark += 1
+            when = f"{ident} {clock + 1} +0000"
+            yield (
+                f"commit refs/heads/main\nmark :{mark}\nauthor {when}\ncommitter {when}\n"
+            ).encode()
+            yield _data(f"Train {name} {version}")
+            yield f"M 100644 inline models/{name}.txt\n".encode()
+            yield _data(f"{name} {version}")
+            yield tag(f"{name}@{version}", mark, f"Registering artifact {name} version {version}")
+            stages = ["dev"] if v % spec.prod_every else ["dev", "prod"]
+            for stage in stages:
+                counters[m] += 1
+                yield tag(
+                    f"{name}#{stage}#{counters[m]}",
+                    mark,
+                    f"Assigning stage {stage} to artifact {name} version {version}",
+                )
+    yield b"done\n"
+
+
+def build_repo(path: Path, spec: RepoSpec, env: dict[str, str]) -> float:
+    """Create `spec` at `path` (replacing whatever is there); return the seconds it took."""
+    started = time.perf_counter()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    git(path, env, "init", "-q", "-b", "main")
+    stream = b"".join(fast_import_stream(spec))
+    git(path, env, "fast-import", "--quiet", "--done", stdin=stream)
+    # fast-import leaves one loose file per ref; a clone would have them packed.
+    git(path, env, "pack-refs", "--all", "--prune")
+    git(path, env, "reset", "-q", "--hard")  # fills the index and working tree
+    found = len(list_tags(path, env))
+    if found != spec.tag_count:
+        raise RuntimeError(f"{spec.name}: built {found} tags, expected {spec.tag_count}")
+    return time.perf_counter() - started
+
+
+def make_fresh_commit(repo: Path, env: dict[str, str], serial: int) -> None:
+    (repo / "models" / f"{BENCH_MODEL}.txt").write_text(f"{BENCH_MODEL} retrain {serial}\n")
+    git(repo, env, "commit", "-q", "-a", "-m", f"Retrain {BENCH_MODEL} ({serial})")
+
+
+# --------------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Policy:
+    warmup: int
+    repeat: int
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    exe: Path
+    quick: Policy  # for --help
+    heavy: Policy  # for everything that loads the registry
+
+
+@dataclass
+class Timing:
+    runs: list[float] = field(default_factory=list)
+    stdout: str = ""  # from the last run, for the correctness checks
+
+    @property
+    def best(self) -> float:
+        return min(self.runs)
+
+
+def timed(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    out = run(argv, cwd=cwd, env=env)
+    return time.perf_counter() - started, out
+
+
+def time_command(argv: Sequence[str], policy: Policy, *, cwd: Path, env: dict[str, str]) -> Timing:
+    timing = Timing()
+    for i in range(policy.warmup + policy.repeat):
+        seconds, timing.stdout = timed(argv, cwd=cwd, env=env)
+        if i >= policy.warmup:
+            timing.runs.append(seconds)
+    return timing
+
+
+@dataclass
+class WriteResult:
+    register: Timing
+    assign: Timing
+    created: list[list[str]]  # tag names each register+assign round created
+
+
+def time_register_assign(tool: Tool, repo: Path, env: dict[str, str]) -> WriteResult:
+    result = WriteResult(Timing(), Timing(), [])
+    policy = tool.heavy
+    exe = str(tool.exe)
+    for i in range(policy.warmup + policy.repeat):
+        # v0.K.0 sorts above every synthetic v0.0.x and is new in each round, so each register
+        # is a fresh registration and each assign a first assignment (no --force needed).
+        version = f"v0.{i + 1}.0"
+        make_fresh_commit(repo, env, i)
+        before = list_tags(repo, env)
+        reg_s, _ = timed(
+            [exe, "register", BENCH_MODEL, "HEAD", "--version", version, "-r", str(repo)],
+            cwd=repo.parent,
+            env=env,
+        )
+        assign_s, _ = timed(
+            [exe, "assign", BENCH_MODEL, "--version", version, "--stage", BENCH_STAGE]
+            + ["-r", str(repo)],
+            cwd=repo.parent,
+            env=env,
+        )
+        result.created.append(sorted(list_tags(repo, env) - before))
+        if i >= policy.warmup:
+            result.register.runs.append(reg_s)
+            result.assign.runs.append(assign_s)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Targets and report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    max_s: float | None = None
+    min_ratio: float | None = None  # how many times faster than gto
+
+    def describe(self) -> str:
+        parts = []
+        if self.min_ratio is not None:
+            parts.append(f">={self.min_ratio:g}x gto")
+        if self.max_s is not None:
+            parts.append(f"<={self.max_s:g} s")
+        return ", ".join(parts) or "-"
+
+    def verdict(self, landmark: float | None, gto: float | None) -> bool | None:
+        """True/False when every part could be checked, None when some part could not."""
+        if self.max_s is None and self.min_ratio is None:
+            return None
+        if landmark is None:
+            return None
+        checks: list[bool | None] = []
+        if self.max_s is not None:
+            checks.append(landmark <= self.max_s)
+        if self.min_ratio is not None:
+            checks.append(None if gto is None else gto / landmark >= self.min_ratio)
+        if False in checks:
+            return False
+        return None if None in checks else True
+
+
+NO_TARGET = Target()
+SHOW_TARGET = Target(max_s=0.2, min_ratio=100)
+WRITE_TARGET = Target(max_s=0.3)
+
+
+@dataclass
+class Row:
+    op: str
+    target: Target
+    landmark: Timing | None = None
+    gto: Timing | None = None
+
+    def figures(self) -> dict[str, Any]:
+        lm = self.landmark.best if self.landmark else None
+        peer = self.gto.best if self.gto else None
+        ratio = peer / lm if lm and peer else None
+        checked = self.target.verdict(lm, peer)
+        # A target with a part we could not check (e.g. no gto) still fails on the part we could.
+        partial = self.target.describe() != "-" and lm is not None and checked is None
+        return {
+            "operation": self.op,
+            "landmark_s": lm,
+            "gto_s": peer,
+            "ratio": ratio,
+            "landmark_runs": self.landmark.runs if self.landmark else [],
+            "gto_runs": self.gto.runs if self.gto else [],
+            "target": self.target.describe(),
+            "pass": checked,
+            "partially_checked": partial,
+        }
+
+
+def verdict_text(fig: dict[str, Any]) -> str:
+    if fig["target"] == "-":
+        return "-"
+    if fig["pass"] is True:
+        return "pass"
+    if fig["pass"] is False:
+        return "FAIL"
+    return "pass (no gto)" if fig["partially_checked"] else "n/a"
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    def secs(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    header = ["operation", "landmark (s)", "gto (s)", "gto/landmark", "target", "result"]
+    body = [
+        [
+            f["operation"],
+            secs(f["landmark_s"]),
+            secs(f["gto_s"]),
+            "n/a" if f["ratio"] is None else f"{f['ratio']:.1f}x",
+            f["target"],
+            verdict_text(f),
+        ]
+        for f in rows
+    ]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        # Operation and target read left to right; figures line up on the right.
+        return " | ".join(
+            c.ljust(w) if i in (0, 4, 5) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in body)])
+
+
+def json_equal(a: str, b: str) -> bool | str:
+    try:
+        return bool(json.loads(a) == json.loads(b))
+    except json.JSONDecodeError as exc:
+        return f"unparsable output: {exc}"
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_exe(given: str | None, default: Path, fallback: str, label: str) -> Path:
+    if given is not None:
+        path = Path(given)
+        found = path if path.is_file() else shutil.which(given)
+        if not found:
+            raise UsageError(f"{label}: {given} not found")
+        return Path(found).absolute()
+    if default.is_file():
+        return default
+    on_path = shutil.which(fallback)
+    if on_path is None:
+        raise UsageError(f"{label}: neither {default} nor `{fallback}` on PATH")
+    return Path(on_path)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Benchmark landmark against gto on synthetic registries.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--landmark", help="landmark executable (default: .venv/bin/landmark, PATH)")
+    p.add_argument("--gto", help="gto executable (default: .venv-gto/bin/gto, PATH)")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs (best is kept)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs before timing")
+    p.add_argument("--gto-repeat", type=int, default=1, help="gto timed runs on registry ops")
+    p.add_argument("--gto-warmup", type=int, default=0, help="gto warm-up runs on registry ops")
+    p.add_argument(
+        "--big", action=argparse.BooleanOptionalAction, default=True, help="100k-tag repo"
+    )
+    p.add_argument("--gto-big", action="store_true", help="also time gto on the 100k repo")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--only-peer", action="store_true", help="time gto only")
+    who.add_argument("--no-peer", action="store_true", help="time landmark only")
+    p.add_argument("--workdir", type=Path, help="where to build (default: a temp dir)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir")
+    p.add_argument("--json-out", type=Path, help="write the figures as JSON to this file")
+    args = p.parse_args(argv)
+    for name in ("repeat", "gto_repeat"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    landmark = gto = None
+    if not args.only_peer:
+        exe = resolve_exe(args.landmark, REPO_ROOT / ".venv/bin/landmark", "landmark", "landmark")
+        both = Policy(args.warmup, args.repeat)
+        landmark = Tool("landmark", exe, both, both)
+    if not args.no_peer:
+        exe = resolve_exe(args.gto, REPO_ROOT / ".venv-gto/bin/gto", "gto", "gto")
+        gto = Tool(
+            "gto", exe, Policy(args.warmup, args.repeat), Policy(args.gto_warmup, args.gto_repeat)
+        )
+    tools = [t for t in (landmark, gto) if t is not None]
+    for tool in tools:
+        log(f"{tool.name}: {tool.exe}")
+
+    home = workdir / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = isolated_env(home)
+
+    specs = [SMALL, BIG] if args.big else [SMALL]
+    build_s: dict[str, float] = {}
+    for spec in specs:
+        log(f"building {spec.name}: {spec.models} models, {spec.tag_count:,} tags ...")
+        build_s[spec.name] = build_repo(workdir / spec.name, spec, env)
+        log(f"built {spec.name} in {build_s[spec.name]:.2f} s")
+    small = workdir / SMALL.name
+
+    rows: list[Row] = []
+
+    def measure(row: Row, args_: list[str], repo: Path | None, peer: bool = True) -> None:
+        for tool in tools:
+            if tool is gto and not peer:
+                continue
+            argv = [str(tool.exe), *args_] + (["-r", str(repo)] if repo else [])
+            policy = tool.heavy if repo else tool.quick
+            log(f"{row.op}: {tool.name} ({policy.warmup} warm-up + {policy.repeat} timed) ...")
+            timing = time_command(argv, policy, cwd=workdir, env=env)
+            setattr(row, tool.name, timing)
+            log(f"{row.op}: {tool.name} best {timing.best:.3f} s")
+        rows.append(row)
+
+    measure(Row("--help", Target(max_s=0.15)), ["--help"], None)
+    measure(Row("show", SHOW_TARGET), ["show"], small)
+    measure(Row("show --json", SHOW_TARGET), ["show", "--json"], small)
+    measure(Row(f"show {BENCH_MODEL}", NO_TARGET), ["show", BENCH_MODEL], small)
+    measure(Row("history", NO_TARGET), ["history"], small)
+    measure(Row("history --json", NO_TARGET), ["history", "--json"], small)
+
+    register, assign = Row("register", WRITE_TARGET), Row("assign", WRITE_TARGET)
+    created: dict[str, list[list[str]]] = {}
+    for tool in tools:
+        copy = workdir / f"{SMALL.name}-{tool.name}"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(small, copy, symlinks=True)
+        log(
+            f"register/assign: {tool.name} ({tool.heavy.warmup} warm-up + "
+            f"{tool.heavy.repeat} timed) ..."
+        )
+        write = time_register_assign(tool, copy, env)
+        setattr(register, tool.name, write.register)
+        setattr(assign, tool.name, write.assign)
+        created[tool.name] = write.created
+        log(
+            f"register/assign: {tool.name} best {write.register.best:.3f} / "
+            f"{write.assign.best:.3f} s"
+        )
+    rows += [register, assign]
+
+    if args.big:
+        big = workdir / BIG.name
+        measure(Row("show (100k tags)", Target(max_s=3.0)), ["show"], big, peer=args.gto_big)
+        measure(Row("show --json (100k tags)", NO_TARGET), ["show", "--json"], big, args.gto_big)
+
+    checks: dict[str, Any] = {}
+    for row in rows:
+        if row.op.startswith(("show --json", "history --json")) and row.landmark and row.gto:
+            checks[f"{row.op}: equal JSON"] = json_equal(row.landmark.stdout, row.gto.stdout)
+    if len(created) == 2:
+        rounds = min(len(created["landmark"]), len(created["gto"]))
+        same = created["landmark"][:rounds] == created["gto"][:rounds]
+        checks["register+assign: same tags"] = same
+        if not same:
+            checks["register+assign: tags"] = {k: v[:rounds] for k, v in created.items()}
+    else:
+        checks["register+assign: tags"] = next(iter(created.values()))[:1]
+
+    return {
+        "repos": {s.name: {"tags": s.tag_count, "models": s.models} for s in specs},
+        "build_s": build_s,
+        "tools": {t.name: str(t.exe) for t in tools},
+        "policy": {t.name: {"quick": vars(t.quick), "heavy": vars(t.heavy)} for t in tools},
+        "results": [row.figures() for row in rows],
+        "checks": checks,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.workdir is not None:
+        workdir = args.workdir.absolute()
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="landmark-bench-"))
+    try:
+        report = benchmark(args, workdir)
+    except UsageError as exc:
+        print(
+            f"error: {exc} (run scripts/bootstrap, or see --only-peer/--no-peer)", file=sys.stderr
+        )
+        return 2
+    except CommandFailed as exc:
+        print(f"error: {exc}\n{exc.stderr.rstrip()}", file=sys.stderr)
+        return 1
+    finally:
+        if args.workdir is None and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif args.workdir is None:
+            log(f"kept {workdir}")
+
+    print(render_table(report["results"]))
+    print()
+    for what, outcome in report["checks"].items():
+        print(f"{what}: {outcome}")
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(report, indent=2) + "\n")
+        log(f"wrote {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

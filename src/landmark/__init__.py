@@ -1,0 +1,59 @@
+"""landmark: a Git-native ML model registry, compatible with GTO's tags.
+
+Everything is imported on first use, so ``import landmark`` stays cheap.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "Registry",
+    "annotate",
+    "assign",
+    "check_ref",
+    "deprecate",
+    "deregister",
+    "describe",
+    "doctor",
+    "find",
+    "history",
+    "latest",
+    "register",
+    "remove",
+    "show",
+    "stages",
+    "state",
+    "unassign",
+]
+
+if TYPE_CHECKING:
+    from .api import (
+        annotate,
+        assign,
+        check_ref,
+        deprecate,
+        deregister,
+        describe,
+        doctor,
+        find,
+        history,
+        latest,
+        register,
+        remove,
+        show,
+        stages,
+        state,
+        unassign,
+    )
+    from .registry import Registry
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Registry":
+        from .registry import Registry
+
+        return Registry
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'landmark' has no attribute {name!r}")

@@ -1,0 +1,129 @@
+"""The public Python API: one function per command, over :class:`Registry`.
+
+Write functions return the :class:`~landmark.events.Event` they created (or
+:class:`~landmark.registry.Deleted`); ``show``/``history``/``check_ref`` return plain data in
+GTO's JSON shapes; ``find``/``latest``/``state`` return typed state values.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import views
+from .annotations import Annotation
+from .events import Event
+from .registry import Deleted, DoctorReport, Registry
+from .state import TIMESTAMP, RegistryState, VersionState
+
+Repo = str | os.PathLike[str]
+
+
+def register(name: str, ref: str = "HEAD", *, repo: Repo = ".", **options: Any) -> Event:
+    """Register a version: ``version=``, ``bump=`` (major/minor/patch), ``message=``, ``push=``..."""
+    return Registry(repo).register(name, ref, **options)
+
+
+def assign(name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", **options: Any) -> Event:
+    """Assign a stage: to ``version=``, or to the version at ``ref`` (registered if needed)."""
+    return Registry(repo).assign(name, stage, ref, **options)
+
+
+def unassign(name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", **options: Any) -> Event | Deleted:
+    return Registry(repo).unassign(name, stage, ref, **options)
+
+
+def deregister(name: str, version: str | None = None, *, repo: Repo = ".", **options: Any) -> Event | Deleted:
+    return Registry(repo).deregister(name, version, **options)
+
+
+def deprecate(name: str, ref: str | None = None, *, repo: Repo = ".", **options: Any) -> Event | Deleted:
+    return Registry(repo).deprecate(name, ref, **options)
+
+
+def state(*, repo: Repo = ".") -> RegistryState:
+    return Registry(repo).state()
+
+
+def find(ref: str, *, repo: Repo = ".") -> list[VersionState]:
+    """Versions a shortcut names: ``churn@v1.2.0``, ``churn@latest``, ``churn#prod``."""
+    return Registry(repo).find(ref)
+
+
+def latest(name: str, *, repo: Repo = ".") -> VersionState | None:
+    return Registry(repo).artifact(name).latest()
+
+
+def show(
+    name: str | None = None,
+    *,
+    repo: Repo = ".",
+    registered_only: bool = False,
+    deprecated: bool = False,
+    assignments_per_version: int = -1,
+    versions_per_stage: int = 1,
+    sort: str = TIMESTAMP,
+) -> Any:
+    """The registry (no ``name``) or an artifact's versions, as GTO's ``show --json`` prints."""
+    from . import annotations as ann
+    from .names import parse_shortcut
+
+    reg = Registry(repo)
+    opts = dict(
+        registered_only=registered_only,
+        deprecated=deprecated,
+        assignments_per_version=assignments_per_version,
+        versions_per_stage=versions_per_stage,
+        sort=sort,
+    )
+    if name is None:
+        return views.registry(reg.state(), reg.stages(), **opts)  # type: ignore[arg-type]
+    sc = parse_shortcut(name)
+    art = reg.artifact(sc.name)
+    chosen = views.versions(art, **opts)  # type: ignore[arg-type]
+    if sc.latest:
+        chosen = chosen[:1]
+    elif sc.version:
+        chosen = [(v, s) for v, s in chosen if v.version == sc.version]
+    elif sc.stage:
+        chosen = [(v, s) for v, s in chosen if any(p.stage == sc.stage for p in s)]
+    commits = reg.repo.commits(v.commit for v, _ in chosen)
+    legacy = ann.read_many(reg.repo, sorted({v.commit for v, _ in chosen}))
+    return [
+        views.version_dict(v, s, commits.get(v.commit), legacy.get(v.commit, {}).get(sc.name))
+        for v, s in chosen
+    ]
+
+
+def history(name: str | None = None, *, repo: Repo = ".", ascending: bool = False) -> list[dict[str, Any]]:
+    """The event journal, newest first, as GTO's ``history --json`` prints it."""
+    reg = Registry(repo)
+    index = views.version_index(reg.state())
+    return [views.history_entry(e, index.get(e.tag)) for e in reg.history(name, ascending)]
+
+
+def check_ref(ref: str, *, repo: Repo = ".") -> list[dict[str, Any]]:
+    """What a tag registered or assigned, as GTO's ``check-ref --json`` prints it."""
+    reg = Registry(repo)
+    index = views.version_index(reg.state())
+    return [views.event_dict(e, index.get(e.tag), full=False) for e in reg.check_ref(ref)]
+
+
+def stages(*, repo: Repo = ".", allowed: bool = False, used: bool = False) -> list[str]:
+    return Registry(repo).stages(allowed=allowed, used=used)
+
+
+def describe(ref: str, *, repo: Repo = ".", rev: str | None = None) -> Annotation:
+    return Registry(repo).describe(ref, rev)
+
+
+def annotate(name: str, *, repo: Repo = ".", **fields: Any) -> Annotation:
+    return Registry(repo).annotate(name, **fields)
+
+
+def remove(name: str, *, repo: Repo = ".") -> str:
+    return Registry(repo).remove(name)
+
+
+def doctor(*, repo: Repo = ".") -> DoctorReport:
+    return Registry(repo).doctor()

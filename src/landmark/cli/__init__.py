@@ -1,0 +1,53 @@
+"""The ``landmark`` command line: thin commands over :class:`landmark.registry.Registry`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .main import cli
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: one line on stderr and a non-zero code for every user error."""
+    import click
+
+    from ..errors import LandmarkError
+
+    args = sys.argv[1:] if argv is None else argv
+    traceback = "--traceback" in args or bool(os.environ.get("LANDMARK_TRACEBACK"))
+    try:
+        rv = cli.main(args=args, prog_name="landmark", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        return int(e.exit_code)
+    except click.Abort:
+        _error("aborted")
+        return 1
+    except LandmarkError as e:
+        if traceback:
+            raise
+        _error(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as e:
+        if traceback:
+            raise
+        _error(f"unexpected {type(e).__name__}: {e} (a bug: rerun with --traceback and report it)")
+        return 70
+    return rv if isinstance(rv, int) else 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+__all__ = ["cli", "entry", "main"]

@@ -1,0 +1,32 @@
+"""Plain-text output: boxed or plain tables and JSON, without importing anything heavy."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, plain: bool = False) -> str:
+    cells = [[("-" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str], sep: str, edge: str) -> str:
+        body = sep.join(f" {v.ljust(w)} " for v, w in zip(values, widths, strict=True))
+        return f"{edge}{body}{edge}".rstrip() if plain else f"{edge}{body}{edge}"
+
+    if plain:
+        return "\n".join(
+            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+            for r in [list(headers), *cells]
+        )
+    bar = lambda left, mid, right, fill: left + mid.join(fill * (w + 2) for w in widths) + right  # noqa: E731
+    out = [bar("╒", "╤", "╕", "═"), line(headers, "│", "│"), bar("╞", "╪", "╡", "═")]
+    out += [line(r, "│", "│") for r in cells]
+    out.append(bar("╘", "╧", "╛", "═"))
+    return "\n".join(out)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=4) + "\n")

@@ -1,0 +1,361 @@
+"""The only module that runs git: reads tags and files, writes and pushes tags, caches remotes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+from .errors import Conflict, GitError, NotFound, RepoError
+
+# Variables that would point git at another repository or change its output.
+_SCRUB = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_PREFIX",
+)
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env["LC_ALL"] = "C"
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    return env
+
+
+_ENV: dict[str, str] | None = None
+
+
+def run(
+    args: Sequence[str],
+    cwd: str | Path,
+    *,
+    input: bytes | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git ARGS`` in ``cwd`` with a scrubbed environment."""
+    global _ENV
+    if _ENV is None:
+        _ENV = _env()
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, input=input, capture_output=True, env=_ENV, check=False
+        )
+    except FileNotFoundError as e:
+        raise RepoError("git is not installed: install git and try again") from e
+    if check and proc.returncode != 0:
+        raise GitError(_first_line(proc.stderr) or f"git {args[0]} failed")
+    return proc
+
+
+def _first_line(data: bytes) -> str:
+    for line in data.decode(errors="replace").splitlines():
+        line = line.strip()
+        if line and not line.startswith("hint:"):
+            return re.sub(r"^(fatal|error): ", "", line)
+    return ""
+
+
+@dataclass(frozen=True)
+class RawTag:
+    """One tag as git stores it. ``target`` is the commit an annotated tag points at."""
+
+    name: str
+    annotated: bool
+    target: str
+    target_type: str
+    tagger: str
+    tagger_email: str
+    time: datetime | None
+    message: str
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    time: datetime
+    author: str
+    author_email: str
+    committer: str
+    committer_email: str
+    message: str
+
+
+_TAG_FIELDS = (
+    "%(refname:strip=2)",
+    "%(objecttype)",
+    "%(objectname)",
+    "%(*objectname)",
+    "%(*objecttype)",
+    "%(taggername)",
+    "%(taggeremail:trim)",
+    "%(taggerdate:raw)",
+    "%(contents)",
+)
+_TAG_FORMAT = "%00".join(_TAG_FIELDS) + "%00"
+_SIG_RE = re.compile(r"-----BEGIN (?:PGP|SSH) SIGNATURE-----.*", re.S)
+
+
+def parse_raw_date(raw: str) -> datetime:
+    """``1700000000 +0130`` -> an aware datetime in that offset (as git shows it)."""
+    stamp, _, offset = raw.strip().partition(" ")
+    sign = -1 if offset.startswith("-") else 1
+    digits = offset.lstrip("+-") or "0000"
+    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
+    return datetime.fromtimestamp(int(stamp), tz=timezone(sign * delta))
+
+
+class Repo:
+    """A git repository: a work tree, or a bare clone kept in the cache for a remote URL."""
+
+    def __init__(self, path: Path, *, url: str | None = None, bare: bool = False) -> None:
+        self.path = path
+        self.url = url
+        self.bare = bare
+
+    # -- opening --------------------------------------------------------------------------
+    @classmethod
+    def open(cls, location: str | os.PathLike[str] = ".") -> Repo:
+        """A local path (any folder inside a work tree) or a remote URL."""
+        text = os.fspath(location)
+        if is_url(text):
+            return RemoteCache(text).sync()
+        path = Path(text).expanduser()
+        if not path.exists():
+            raise RepoError(f"{text!r} does not exist: pass -r with a git repository path or URL")
+        # One call answers all three; in a bare repo git prints the first two, then fails.
+        proc = run(
+            ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel"],
+            path,
+            check=False,
+        )
+        lines = proc.stdout.decode().splitlines()
+        if not lines:
+            raise RepoError(f"{text!r} is not a git repository: run 'git init' there or pass -r")
+        if lines[0] == "true" or len(lines) < 3:
+            return cls(Path(lines[1]) if len(lines) > 1 else path.resolve(), bare=True)
+        return cls(Path(lines[2]))
+
+    def git(
+        self, *args: str, input: bytes | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[bytes]:
+        return run(args, self.path, input=input, check=check)
+
+    def out(self, *args: str) -> str:
+        return self.git(*args).stdout.decode()
+
+    # -- reading --------------------------------------------------------------------------
+    def tags(self) -> list[RawTag]:
+        """Every tag with tagger, date, message and target, in one git call."""
+        data = self.git("for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags").stdout
+        fields = data.decode(errors="replace").split("\0")
+        n = len(_TAG_FIELDS)
+        result = []
+        for i in range(0, len(fields) - n + 1, n):
+            name, otype, oid, target, ttype, tagger, email, date, message = fields[i : i + n]
+            name = name.lstrip("\n")
+            annotated = otype == "tag"
+            if annotated and "-----BEGIN" in message:
+                message = _SIG_RE.sub("", message)
+            result.append(
+                RawTag(
+                    name=name,
+                    annotated=annotated,
+                    target=target if annotated else oid,
+                    target_type=ttype if annotated else otype,
+                    tagger=tagger,
+                    tagger_email=email,
+                    time=parse_raw_date(date) if annotated and date else None,
+                    message=message,
+                )
+            )
+        return result
+
+    def resolve(self, ref: str) -> str:
+        """The commit a ref names; NotFound with the ref when there is none."""
+        if not ref or ref.startswith("-"):
+            raise NotFound(f"unknown git ref {ref!r}: pass a commit, branch or tag")
+        proc = self.git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        if proc.returncode != 0:
+            if ref == "HEAD":
+                raise NotFound("the repository has no commits yet: commit something first")
+            raise NotFound(f"unknown git ref {ref!r}: pass a commit, branch or tag of this repo")
+        return proc.stdout.decode().strip()
+
+    def head(self) -> str | None:
+        proc = self.git("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        return proc.stdout.decode().strip() or None
+
+    def tag_exists(self, name: str) -> bool:
+        proc = self.git("rev-parse", "--verify", "--quiet", f"refs/tags/{name}", check=False)
+        return proc.returncode == 0
+
+    def read_files(self, specs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """Contents of (rev, path) pairs in one ``cat-file --batch``; missing ones are left out."""
+        specs = list(dict.fromkeys(specs))
+        if not specs:
+            return {}
+        query = "".join(f"{rev}:{path}\n" for rev, path in specs).encode()
+        data = self.git("cat-file", "--batch", input=query).stdout
+        result: dict[tuple[str, str], bytes] = {}
+        pos = 0
+        for spec in specs:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            pos = end + 1
+            if len(header) == 3 and header[1] == b"blob":
+                size = int(header[2])
+                result[spec] = data[pos : pos + size]
+                pos += size + 1
+            elif len(header) == 3:  # a tree or commit: skip its body
+                pos += int(header[2]) + 1
+        return result
+
+    def read_file(self, rev: str, path: str) -> bytes | None:
+        return self.read_files([(rev, path)]).get((rev, path))
+
+    def list_files(self, rev: str, names: Sequence[str]) -> list[str]:
+        """Paths at ``rev`` whose last component is one of ``names``."""
+        data = self.git("ls-tree", "-r", "-z", "--name-only", rev).stdout.decode()
+        wanted = set(names)
+        return [p for p in data.split("\0") if p and p.rsplit("/", 1)[-1] in wanted]
+
+    def commits(self, shas: Iterable[str]) -> dict[str, CommitInfo]:
+        shas = list(dict.fromkeys(shas))
+        if not shas:
+            return {}
+        fmt = "%H%x00%cd%x00%an%x00%ae%x00%cn%x00%ce%x00%B%x00"
+        out = self.git("show", "-s", "--date=raw", "--no-walk=unsorted", f"--format={fmt}", *shas).stdout
+        fields = out.decode(errors="replace").split("\0")
+        result = {}
+        for i in range(0, len(fields) - 7 + 1, 7):
+            sha, date, an, ae, cn, ce, msg = fields[i : i + 7]
+            sha = sha.strip()
+            result[sha] = CommitInfo(sha, parse_raw_date(date), an, ae, cn, ce, msg)
+        return result
+
+    def worktree_file(self, path: str) -> bytes | None:
+        """A file of the work tree (for a cached remote: of HEAD)."""
+        if self.bare:
+            head = self.head()
+            return self.read_file(head, path) if head else None
+        p = self.path / path
+        try:
+            return p.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    # -- writing --------------------------------------------------------------------------
+    def create_tag(self, name: str, commit: str, message: str, *, sign: bool = False) -> None:
+        """Create an annotated tag; exactly one of two racing writers succeeds."""
+        args = ["tag", "-s" if sign else "-a", "-m", message, "--", name, commit]
+        proc = self.git(*args, check=False)
+        if proc.returncode != 0:
+            err = _first_line(proc.stderr)
+            if "already exists" in err or ".lock" in err:
+                raise Conflict(f"tag {name!r} already exists: someone created it first; run again")
+            raise GitError(f"could not create tag {name!r}: {err}")
+
+    def delete_tag(self, name: str) -> None:
+        self.git("tag", "-d", "--", name)
+
+    def push_tags(self, names: Sequence[str], *, delete: bool = False, remote: str = "origin") -> None:
+        refs = [(":" if delete else "") + f"refs/tags/{n}" for n in names]
+        proc = self.git("push", "--quiet", remote, *refs, check=False)
+        if proc.returncode != 0:
+            raise GitError(f"could not push to {remote!r}: {_first_line(proc.stderr)}")
+
+    def has_remote(self, remote: str = "origin") -> bool:
+        return self.git("remote", "get-url", remote, check=False).returncode == 0
+
+
+_SCP_RE = re.compile(r"^[\w.-]+@[\w.-]+:")
+
+
+def is_url(text: str) -> bool:
+    return "://" in text or bool(_SCP_RE.match(text))
+
+
+def cache_root() -> Path:
+    env = os.environ.get("LANDMARK_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "landmark"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class RemoteCache:
+    """A bare partial clone of a remote repo kept between calls: later calls only fetch."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        key = hashlib.sha256(url.encode()).hexdigest()[:20]
+        self.path = cache_root() / "repos" / key
+
+    def sync(self) -> RemoteRepo:
+        with _locked(self.path.with_suffix(".lock")):
+            if not (self.path / "HEAD").exists():
+                self._clone()
+            else:
+                self._fetch()
+        return RemoteRepo(self.path, url=self.url)
+
+    def _clone(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp)
+        proc = run(
+            ["clone", "--quiet", "--bare", "--filter=blob:none", "--", self.url, str(tmp)],
+            self.path.parent,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RepoError(f"cannot read repository {self.url!r}: {_first_line(proc.stderr)}")
+        tmp.rename(self.path)
+
+    def _fetch(self) -> None:
+        proc = run(
+            [
+                "fetch", "--quiet", "--prune", "--prune-tags", "--force", "origin",
+                "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+            ],
+            self.path,
+            check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise RepoError(f"cannot fetch from {self.url!r}: {_first_line(proc.stderr)}")
+
+
+class RemoteRepo(Repo):
+    """The cached clone of a remote: every tag written here is pushed, or undone."""
+
+    def __init__(self, path: Path, *, url: str) -> None:
+        super().__init__(path, url=url, bare=True)

@@ -1,0 +1,63 @@
+"""YAML reading and round-trip editing (ruamel.yaml, imported only when a file is read)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+def load(data: bytes | str, source: str) -> Any:
+    """Parse YAML safely; a ConfigError naming the file and line when it is broken."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=True).load(data)
+    except YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{source}{where}: {problem}; fix the file and try again") from e
+
+
+def load_roundtrip(path: Path) -> Any:
+    """Parse for editing, keeping comments and key order."""
+    if not path.exists():
+        return None
+    try:
+        return _rt().load(path.read_text())
+    except Exception as e:  # ruamel raises several unrelated error classes
+        raise ConfigError(f"{path}: invalid YAML ({_one_line(e)}); fix the file") from e
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())[:200]
+
+
+def _rt() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def dump_roundtrip(data: Any, path: Path) -> None:
+    """Write atomically: a temp file in the same folder, then rename."""
+    buf = io.StringIO()
+    _rt().dump(data, buf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
