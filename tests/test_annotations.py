@@ -22,13 +22,28 @@ artifacts:
 
 def test_annotate_preserves_comments_and_order(lm: Cli, repo: GitRepo) -> None:
     (repo.path / "dvc.yaml").write_text(DVC_YAML)
-    lm("annotate", "fraud", "--type", "model", "--path", "models/fraud.onnx", "--label", "a", "--label", "b")
+    lm(
+        "annotate",
+        "fraud",
+        "--type",
+        "model",
+        "--path",
+        "models/fraud.onnx",
+        "--label",
+        "a",
+        "--label",
+        "b",
+    )
     text = (repo.path / "dvc.yaml").read_text()
     assert text.startswith(DVC_YAML)
     assert "fraud:" in text and "path: models/fraud.onnx" in text
     lm("annotate", "churn", "--description", "Churn v2")
     text = (repo.path / "dvc.yaml").read_text()
-    assert "# the production model" in text and "desc: Churn v2" in text and "path: models/churn.pkl" in text
+    assert (
+        "# the production model" in text
+        and "desc: Churn v2" in text
+        and "path: models/churn.pkl" in text
+    )
     lm("remove", "fraud")
     assert "fraud" not in (repo.path / "dvc.yaml").read_text()
     assert "# pipeline and artifacts" in (repo.path / "dvc.yaml").read_text()
@@ -56,7 +71,9 @@ def test_describe_at_version_commit(lm: Cli, repo: GitRepo) -> None:
 
 
 def test_annotated_only_artifacts_show_as_unregistered(lm: Cli, repo: GitRepo) -> None:
-    repo.commit({"dvc.yaml": DVC_YAML, "artifacts.yaml": "legacy:\n  type: model\n  path: legacy.pkl\n"})
+    repo.commit(
+        {"dvc.yaml": DVC_YAML, "artifacts.yaml": "legacy:\n  type: model\n  path: legacy.pkl\n"}
+    )
     data = json.loads(lm("show", "--json").stdout)
     assert data["churn"] == {"version": None, "stage": {}, "registered": False, "active": True}
     assert data["legacy"]["registered"] is False

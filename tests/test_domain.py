@@ -13,13 +13,18 @@ from landmark.versions import Version
 
 alnum = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 inner = st.text(alphabet="abcxyzXYZ0189-_/", max_size=8)
-name_st = st.builds(lambda a, mid, b: a + mid + b if mid or b else a, alnum, inner, st.one_of(st.just(""), alnum)).filter(
-    names.is_valid_name
-)
-folder_st = st.lists(st.text(alphabet="abcdef0123_-", min_size=1, max_size=5), min_size=1, max_size=3).map("/".join)
+name_st = st.builds(
+    lambda a, mid, b: a + mid + b if mid or b else a, alnum, inner, st.one_of(st.just(""), alnum)
+).filter(names.is_valid_name)
+folder_st = st.lists(
+    st.text(alphabet="abcdef0123_-", min_size=1, max_size=5), min_size=1, max_size=3
+).map("/".join)
 artifact_st = st.one_of(name_st, st.builds(lambda f, n: f"{f}:{n}", folder_st, name_st))
 num = st.integers(min_value=0, max_value=10_000)
-pre_id = st.one_of(num.map(str), st.text(alphabet="abcrcZ-", min_size=1, max_size=5).filter(lambda s: not s.isdigit()))
+pre_id = st.one_of(
+    num.map(str),
+    st.text(alphabet="abcrcZ-", min_size=1, max_size=5).filter(lambda s: not s.isdigit()),
+)
 version_st = st.builds(
     lambda a, b, c, pre, build: Version(a, b, c, tuple(pre), build),
     num,
@@ -30,8 +35,16 @@ version_st = st.builds(
 )
 
 
-@given(artifact_st, version_st, name_st, st.sampled_from(list(Kind)), st.one_of(st.none(), st.integers(1, 10**6)))
-def test_tag_round_trip(artifact: str, version: Version, stage: str, kind: Kind, counter: int | None) -> None:
+@given(
+    artifact_st,
+    version_st,
+    name_st,
+    st.sampled_from(list(Kind)),
+    st.one_of(st.none(), st.integers(1, 10**6)),
+)
+def test_tag_round_trip(
+    artifact: str, version: Version, stage: str, kind: Kind, counter: int | None
+) -> None:
     tag = TagName(
         kind,
         artifact,
@@ -61,7 +74,10 @@ def test_version_round_trip(v: Version) -> None:
         ("churn#prod!#9", TagName(Kind.UNASSIGNMENT, "churn", stage="prod", counter=9)),
         ("churn@deprecated", TagName(Kind.DEPRECATION, "churn")),
         ("churn@deprecated#2", TagName(Kind.DEPRECATION, "churn", counter=2)),
-        ("dir/sub=model@v3.4.5-pre.2+build.4", TagName(Kind.REGISTRATION, "dir/sub:model", version="v3.4.5-pre.2+build.4")),
+        (
+            "dir/sub=model@v3.4.5-pre.2+build.4",
+            TagName(Kind.REGISTRATION, "dir/sub:model", version="v3.4.5-pre.2+build.4"),
+        ),
     ],
 )
 def test_parse_examples(tag: str, expected: TagName) -> None:
@@ -70,14 +86,38 @@ def test_parse_examples(tag: str, expected: TagName) -> None:
 
 
 @pytest.mark.parametrize(
-    "tag", ["v1.0.0", "churn@1.2.3", "churn@v1", "churn@v1.2", "churn@created", "churn", "-x@v1.0.0", "churn#", "a b@v1.0.0", "churn@v01.0.0"]
+    "tag",
+    [
+        "v1.0.0",
+        "churn@1.2.3",
+        "churn@v1",
+        "churn@v1.2",
+        "churn@created",
+        "churn",
+        "-x@v1.0.0",
+        "churn#",
+        "a b@v1.0.0",
+        "churn@v01.0.0",
+    ],
 )
 def test_not_registry_tags(tag: str) -> None:
     assert events.parse(tag) is None
 
 
 def test_semver_precedence() -> None:
-    order = ["v1.0.0-alpha", "v1.0.0-alpha.1", "v1.0.0-alpha.beta", "v1.0.0-beta", "v1.0.0-beta.2", "v1.0.0-beta.11", "v1.0.0-rc.1", "v1.0.0", "v1.0.1", "v1.10.0", "v2.0.0"]
+    order = [
+        "v1.0.0-alpha",
+        "v1.0.0-alpha.1",
+        "v1.0.0-alpha.beta",
+        "v1.0.0-beta",
+        "v1.0.0-beta.2",
+        "v1.0.0-beta.11",
+        "v1.0.0-rc.1",
+        "v1.0.0",
+        "v1.0.1",
+        "v1.10.0",
+        "v2.0.0",
+    ]
     parsed = [Version.parse(v) for v in order]
     assert sorted(reversed(parsed)) == parsed
     assert Version.parse("v1.0.0+a") == Version.parse("v1.0.0+b")
@@ -122,5 +162,8 @@ def test_shortcuts() -> None:
 def test_message_version() -> None:
     msg = "Assigning stage prod to artifact churn version v1.0.0"
     assert events.version_in_message(msg) == "v1.0.0"
-    assert events.version_in_message("Unassigning stage 'prod' to artifact 'c' version 'v1.0.0-rc.1'") == "v1.0.0-rc.1"
+    assert (
+        events.version_in_message("Unassigning stage 'prod' to artifact 'c' version 'v1.0.0-rc.1'")
+        == "v1.0.0-rc.1"
+    )
     assert events.version_in_message("no version here") is None

@@ -25,7 +25,13 @@ def test_register_bumps_and_first_version(lm: Cli, repo: GitRepo) -> None:
     lm("register", "churn")
     repo.commit()
     lm("register", "churn", "--version", "3.0.0")  # accepted without the v, written with it
-    assert repo.tags() == ["churn@v0.0.1", "churn@v0.1.0", "churn@v1.0.0", "churn@v1.0.1", "churn@v3.0.0"]
+    assert repo.tags() == [
+        "churn@v0.0.1",
+        "churn@v0.1.0",
+        "churn@v1.0.0",
+        "churn@v1.0.1",
+        "churn@v3.0.0",
+    ]
     assert show(lm)["churn"]["version"] == "v3.0.0"
     msg = repo.git("tag", "-l", "--format=%(contents:subject)", "churn@v0.0.1")
     assert msg == "Registering artifact churn version v0.0.1"
@@ -52,7 +58,12 @@ def test_assign_latest_stage_and_force(lm: Cli, repo: GitRepo) -> None:
     repo.commit()
     lm("promote", "churn", "HEAD", "--stage", "prod")  # registers HEAD as v0.0.2 first
     state = show(lm)
-    assert state["churn"] == {"version": "v0.0.2", "stage": {"prod": "v0.0.2"}, "registered": True, "active": True}
+    assert state["churn"] == {
+        "version": "v0.0.2",
+        "stage": {"prod": "v0.0.2"},
+        "registered": True,
+        "active": True,
+    }
     both = show(lm, "--vs", "-1")
     assert both["churn"]["stage"]["prod"] == "v0.0.2, v0.0.1"
     semver = show(lm, "--vs", "-1", "--sort", "semver")
@@ -276,5 +287,19 @@ def test_empty_repo(lm: Cli, tmp_path: pytest.TempPathFactory) -> None:
 
 def test_help_lists_commands(lm: Cli) -> None:
     out = lm("--help").stdout
-    for cmd in ["register", "assign (promote)", "unassign", "deregister", "deprecate", "show", "history", "check-ref", "stages", "describe", "annotate", "remove", "doctor"]:
+    for cmd in [
+        "register",
+        "assign (promote)",
+        "unassign",
+        "deregister",
+        "deprecate",
+        "show",
+        "history",
+        "check-ref",
+        "stages",
+        "describe",
+        "annotate",
+        "remove",
+        "doctor",
+    ]:
         assert cmd in out

@@ -14,7 +14,9 @@ from .conftest import Cli, GitRepo
 
 
 def remote_tags(remote: Path) -> list[str]:
-    out = subprocess.run(["git", "tag", "-l"], cwd=remote, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["git", "tag", "-l"], cwd=remote, capture_output=True, text=True, check=True
+    )
     return sorted(out.stdout.split())
 
 
@@ -42,7 +44,9 @@ def test_cache_is_reused_and_fetches_new_tags(lm: Cli, repo: GitRepo, bare_remot
     assert json.loads(lm("show", "-r", url, "--json").stdout) == {}  # deleted upstream: pruned
 
 
-def test_push_flag_and_failed_push_leaves_nothing(lm: Cli, repo: GitRepo, bare_remote: Path) -> None:
+def test_push_flag_and_failed_push_leaves_nothing(
+    lm: Cli, repo: GitRepo, bare_remote: Path
+) -> None:
     lm("register", "churn", "--push")
     assert remote_tags(bare_remote) == ["churn@v0.0.1"]
     repo.git("remote", "set-url", "origin", str(bare_remote) + "-gone")

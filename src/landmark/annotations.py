@@ -147,7 +147,9 @@ def merge(files: dict[str, bytes]) -> dict[str, Annotation]:
 def read_at(repo: Repo, rev: str) -> dict[str, Annotation]:
     """Every annotation at a commit: one ``ls-tree`` and one ``cat-file`` call."""
     paths = [
-        p for p in repo.list_files(rev, [DVC_FILE, LEGACY_FILE]) if "/" not in p or p.endswith(DVC_FILE)
+        p
+        for p in repo.list_files(rev, [DVC_FILE, LEGACY_FILE])
+        if "/" not in p or p.endswith(DVC_FILE)
     ]
     contents = repo.read_files((rev, p) for p in paths)
     return merge({p: contents[(rev, p)] for p in paths if (rev, p) in contents})
@@ -156,7 +158,10 @@ def read_at(repo: Repo, rev: str) -> dict[str, Annotation]:
 def read_many(repo: Repo, revs: list[str]) -> dict[str, dict[str, Annotation]]:
     """Legacy ``artifacts.yaml`` annotations at several commits (GTO's enrichments)."""
     contents = repo.read_files((rev, LEGACY_FILE) for rev in revs)
-    return {rev: parse_legacy(contents[(rev, LEGACY_FILE)]) if (rev, LEGACY_FILE) in contents else {} for rev in revs}
+    return {
+        rev: parse_legacy(contents[(rev, LEGACY_FILE)]) if (rev, LEGACY_FILE) in contents else {}
+        for rev in revs
+    }
 
 
 # -- editing the work tree ----------------------------------------------------------------

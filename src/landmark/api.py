@@ -24,20 +24,28 @@ def register(name: str, ref: str = "HEAD", *, repo: Repo = ".", **options: Any) 
     return Registry(repo).register(name, ref, **options)
 
 
-def assign(name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", **options: Any) -> Event:
+def assign(
+    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", **options: Any
+) -> Event:
     """Assign a stage: to ``version=``, or to the version at ``ref`` (registered if needed)."""
     return Registry(repo).assign(name, stage, ref, **options)
 
 
-def unassign(name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", **options: Any) -> Event | Deleted:
+def unassign(
+    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", **options: Any
+) -> Event | Deleted:
     return Registry(repo).unassign(name, stage, ref, **options)
 
 
-def deregister(name: str, version: str | None = None, *, repo: Repo = ".", **options: Any) -> Event | Deleted:
+def deregister(
+    name: str, version: str | None = None, *, repo: Repo = ".", **options: Any
+) -> Event | Deleted:
     return Registry(repo).deregister(name, version, **options)
 
 
-def deprecate(name: str, ref: str | None = None, *, repo: Repo = ".", **options: Any) -> Event | Deleted:
+def deprecate(
+    name: str, ref: str | None = None, *, repo: Repo = ".", **options: Any
+) -> Event | Deleted:
     return Registry(repo).deprecate(name, ref, **options)
 
 
@@ -95,7 +103,9 @@ def show(
     ]
 
 
-def history(name: str | None = None, *, repo: Repo = ".", ascending: bool = False) -> list[dict[str, Any]]:
+def history(
+    name: str | None = None, *, repo: Repo = ".", ascending: bool = False
+) -> list[dict[str, Any]]:
     """The event journal, newest first, as GTO's ``history --json`` prints it."""
     reg = Registry(repo)
     index = views.version_index(reg.state())

@@ -30,9 +30,7 @@ class Config:
         names.check_stage(stage)
         if self.stages is not None and stage not in self.stages:
             allowed = ", ".join(self.stages) or "none"
-            raise UnknownStage(
-                f"stage {stage!r} is not allowed by {GTO_FILE} (allowed: {allowed})"
-            )
+            raise UnknownStage(f"stage {stage!r} is not allowed by {GTO_FILE} (allowed: {allowed})")
         return stage
 
     def check_type(self, type_: str) -> str:

@@ -62,8 +62,8 @@ class GitError(LandmarkError):
 
 
 __all__ = [
-    "Conflict",
     "ConfigError",
+    "Conflict",
     "GitError",
     "InvalidInput",
     "LandmarkError",

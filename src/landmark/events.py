@@ -105,6 +105,12 @@ class Event:
     def artifact(self) -> str:
         return self.name.artifact
 
+    @property
+    def order(self) -> tuple[datetime, int, int]:
+        """Sort key: time (one-second resolution), then GTO's kind priority, then the
+        ``#N`` counter, which records creation order within a second."""
+        return (self.time, self.name.kind.priority, self.name.counter or 0)
+
 
 def default_message(
     kind: Kind, artifact: str, version: str | None = None, stage: str | None = None

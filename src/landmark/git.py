@@ -6,12 +6,11 @@ import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
 from .errors import Conflict, GitError, NotFound, RepoError
 
@@ -188,7 +187,9 @@ class Repo:
         """The commit a ref names; NotFound with the ref when there is none."""
         if not ref or ref.startswith("-"):
             raise NotFound(f"unknown git ref {ref!r}: pass a commit, branch or tag")
-        proc = self.git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        proc = self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
         if proc.returncode != 0:
             if ref == "HEAD":
                 raise NotFound("the repository has no commits yet: commit something first")
@@ -238,7 +239,9 @@ class Repo:
         if not shas:
             return {}
         fmt = "%H%x00%cd%x00%an%x00%ae%x00%cn%x00%ce%x00%B%x00"
-        out = self.git("show", "-s", "--date=raw", "--no-walk=unsorted", f"--format={fmt}", *shas).stdout
+        out = self.git(
+            "show", "-s", "--date=raw", "--no-walk=unsorted", f"--format={fmt}", *shas
+        ).stdout
         fields = out.decode(errors="replace").split("\0")
         result = {}
         for i in range(0, len(fields) - 7 + 1, 7):
@@ -272,7 +275,9 @@ class Repo:
     def delete_tag(self, name: str) -> None:
         self.git("tag", "-d", "--", name)
 
-    def push_tags(self, names: Sequence[str], *, delete: bool = False, remote: str = "origin") -> None:
+    def push_tags(
+        self, names: Sequence[str], *, delete: bool = False, remote: str = "origin"
+    ) -> None:
         refs = [(":" if delete else "") + f"refs/tags/{n}" for n in names]
         proc = self.git("push", "--quiet", remote, *refs, check=False)
         if proc.returncode != 0:

@@ -17,9 +17,7 @@ SEP_IN_TAG = "="
 _NAME_RE = re.compile(rf"^{NAME_PATTERN}$")
 _FULLNAME_RE = re.compile(rf"^(?:{DIR_PATTERN}{SEP_IN_NAME})?{NAME_PATTERN}$")
 
-_NAME_RULE = (
-    "use letters, digits, '-', '_' and '/', starting and ending with a letter or digit"
-)
+_NAME_RULE = "use letters, digits, '-', '_' and '/', starting and ending with a letter or digit"
 
 
 def is_valid_name(value: str) -> bool:

@@ -86,7 +86,9 @@ class Registry:
         art = self.artifact(name)
         found = [v for v in art.find_versions(version=version) if not v.discovered]
         if not found:
-            raise NotFound(f"version {version} of {name!r} is not registered: see 'landmark show {name}'")
+            raise NotFound(
+                f"version {version} of {name!r} is not registered: see 'landmark show {name}'"
+            )
         return found[-1]
 
     # -- writing ----------------------------------------------------------------------------
@@ -173,7 +175,9 @@ class Registry:
             if latest is not None and latest.semver is not None:
                 wanted = str(latest.semver.bump(bump or "patch"))
             elif bump is not None:
-                raise InvalidInput("can't bump: this is the first version of the artifact; use --version")
+                raise InvalidInput(
+                    "can't bump: this is the first version of the artifact; use --version"
+                )
             else:
                 wanted = str(FIRST)
         same = art.find_versions(version=wanted)
@@ -181,7 +185,9 @@ class Registry:
             if v.discovered:
                 continue
             if v.commit != commit:
-                raise Conflict(f"version {wanted} of {name!r} already exists (at {v.commit[:7]}): choose another version")
+                raise Conflict(
+                    f"version {wanted} of {name!r} already exists (at {v.commit[:7]}): choose another version"
+                )
             if v.active and v.registered:
                 raise Conflict(f"version {wanted} of {name!r} is already registered at {ref}")
         return self._tag(
@@ -216,7 +222,9 @@ class Registry:
         if version is not None and ref is not None:
             raise InvalidInput("give either a version or a ref, not both")
         if name_version is not None and skip_registration:
-            raise InvalidInput("--version names the version to register; it can't go with --skip-registration")
+            raise InvalidInput(
+                "--version names the version to register; it can't go with --skip-registration"
+            )
         if version is not None:
             target = self._version(name, str(Version.from_user(version)))
         else:
@@ -325,7 +333,10 @@ class Registry:
             if not target.active:
                 raise Conflict(f"{name}@{target.version} was deregistered already")
         if delete:
-            tags = [e.tag for e in sorted(list(target.events) + target.stage_events(), key=lambda e: e.time)]
+            tags = [
+                e.tag
+                for e in sorted(list(target.events) + target.stage_events(), key=lambda e: e.time)
+            ]
             return self._delete(list(dict.fromkeys(tags)), push)
         return self._tag(
             Kind.DEREGISTRATION,
@@ -401,7 +412,7 @@ class Registry:
         if name is not None:
             self.artifact(name)
         chosen = [e for e in state.events if name is None or e.artifact == name]
-        chosen.sort(key=lambda e: (e.time, e.kind.priority))
+        chosen.sort(key=lambda e: e.order)
         return chosen if ascending else chosen[::-1]
 
     def check_ref(self, ref: str) -> list[Event]:
@@ -440,7 +451,9 @@ class Registry:
 
     def _worktree(self) -> Path:
         if self.repo.bare:
-            raise InvalidInput("annotate and remove edit dvc.yaml in a work tree: run them in a clone")
+            raise InvalidInput(
+                "annotate and remove edit dvc.yaml in a work tree: run them in a clone"
+            )
         return self.repo.path
 
     def annotate(self, name: str, **fields: Any) -> ann.Annotation:
@@ -465,7 +478,9 @@ class Registry:
                 ann.read_at(self.repo, head)
             except LandmarkError as e:
                 problems.append(Problem("HEAD", str(e)))
-        return DoctorReport(tuple(problems), config_error, len(self.state().events), len(self.state().artifacts))
+        return DoctorReport(
+            tuple(problems), config_error, len(self.state().events), len(self.state().artifacts)
+        )
 
 
 __all__ = ["SEMVER", "TIMESTAMP", "Deleted", "DoctorReport", "Registry"]

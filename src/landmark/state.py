@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cached_property
 
 from . import events as ev
@@ -20,11 +20,12 @@ from .versions import Version
 
 TIMESTAMP = "timestamp"
 SEMVER = "semver"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _newest(events: Sequence[Event]) -> Event | None:
-    """The event in effect: the latest by (time, kind priority)."""
-    return max(events, key=lambda e: (e.time, e.kind.priority)) if events else None
+    """The event in effect: the latest by (time, kind priority, counter)."""
+    return max(events, key=lambda e: e.order) if events else None
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class StageState:
     def authoring(self) -> Event:
         """The event that describes this pair: its newest assignment (GTO's choice)."""
         adds = self.assignments
-        return _newest(adds) or self.events[-1]  # type: ignore[return-value]
+        return _newest(adds) or self.events[-1]
 
     @property
     def created_at(self) -> datetime:
@@ -149,7 +150,7 @@ def sort_versions(
         semvers = sorted((v for v in items if v.semver), key=lambda v: v.semver)[::step]  # type: ignore[arg-type,return-value]
         others = sorted((v for v in items if not v.semver), key=lambda v: v.version)[::step]
         return semvers + others
-    return sorted(items, key=lambda v: v.created_at or datetime.min)[::step]  # type: ignore[arg-type]
+    return sorted(items, key=lambda v: v.created_at or _EPOCH)[::step]
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class ArtifactState:
         for v in self.versions:
             out.extend(v.events)
             out.extend(v.stage_events())
-        out.sort(key=lambda e: (e.time, e.kind.priority))
+        out.sort(key=lambda e: e.order)
         return out
 
     @property
@@ -180,7 +181,9 @@ class ArtifactState:
             return any(v.annotated_at_head for v in self.versions)
         return events[-1].kind is not Kind.DEPRECATION
 
-    def find_versions(self, version: str | None = None, commit: str | None = None) -> list[VersionState]:
+    def find_versions(
+        self, version: str | None = None, commit: str | None = None
+    ) -> list[VersionState]:
         return [
             v
             for v in self.versions
@@ -198,11 +201,13 @@ class ArtifactState:
             v
             for v in self.versions
             if not active_only
-            or v.active
-            and (
-                (v.registered and not v.discovered)
-                or (include_discovered and v.discovered)
-                or (include_non_explicit and not v.registered)
+            or (
+                v.active
+                and (
+                    (v.registered and not v.discovered)
+                    or (include_discovered and v.discovered)
+                    or (include_non_explicit and not v.registered)
+                )
             )
         ]
         return sort_versions(chosen, sort)
@@ -223,7 +228,9 @@ class ArtifactState:
         pairs: list[StageState] = []
         for v in versions:
             active = v.active_stages()
-            pairs.extend(active[:assignments_per_version] if assignments_per_version > -1 else active)
+            pairs.extend(
+                active[:assignments_per_version] if assignments_per_version > -1 else active
+            )
         if sort == TIMESTAMP:
             pairs = sorted(pairs, key=lambda p: p.created_at)[::-1]
         result: dict[str, list[StageState]] = {}
@@ -284,12 +291,24 @@ def parse_tags(raw: Iterable[RawTag]) -> tuple[list[Event], list[Problem]]:
                 problems.append(Problem(t.name, "not a valid registry tag name; ignored"))
             continue
         if not t.annotated or t.time is None:
-            problems.append(Problem(t.name, "lightweight tag that looks like a registry tag; ignored (registry tags must be annotated)"))
+            problems.append(
+                Problem(
+                    t.name,
+                    "lightweight tag that looks like a registry tag; ignored (registry tags must be annotated)",
+                )
+            )
             continue
         if t.target_type != "commit":
-            problems.append(Problem(t.name, f"points at a {t.target_type or 'missing object'}, not a commit; ignored"))
+            problems.append(
+                Problem(
+                    t.name,
+                    f"points at a {t.target_type or 'missing object'}, not a commit; ignored",
+                )
+            )
             continue
-        found.append(Event(name, t.name, t.target, t.time, t.tagger, t.tagger_email, t.message.strip()))
+        found.append(
+            Event(name, t.name, t.target, t.time, t.tagger, t.tagger_email, t.message.strip())
+        )
     return found, problems
 
 
@@ -336,6 +355,7 @@ def _pick_version(
     for key in candidates:
         if key[0] == named:
             return key
+
     # Otherwise: the highest version registered on that commit by the time of the assignment.
     def rank(key: tuple[str, str]) -> tuple[bool, Version]:
         before = any(x.time <= e.time for x in b.direct[key] if x.kind is Kind.REGISTRATION)
@@ -358,7 +378,7 @@ def fold(
     head: str | None = None,
 ) -> RegistryState:
     events, problems = parse_tags(raw_tags)
-    events.sort(key=lambda e: (e.time, e.kind.priority))
+    events.sort(key=lambda e: e.order)
     builders: dict[str, _Builder] = {}
 
     def builder(name: str) -> _Builder:
@@ -382,7 +402,10 @@ def fold(
             other = seen_versions.setdefault((name, version), commit)
             if other != commit:
                 problems.append(
-                    Problem(f"{name}@{version}", f"registered on two commits ({other[:7]}, {commit[:7]})")
+                    Problem(
+                        f"{name}@{version}",
+                        f"registered on two commits ({other[:7]}, {commit[:7]})",
+                    )
                 )
     for e in events:
         if e.kind in (Kind.ASSIGNMENT, Kind.UNASSIGNMENT):

@@ -74,9 +74,19 @@ def event_dict(e: Event, version: str | None, *, full: bool = True, with_kind: b
 def _authored(d: Json, created: datetime | None, event: Event | Json | None) -> None:
     d["created_at"] = iso(created)
     if isinstance(event, Event):
-        d.update(author=event.author, author_email=event.author_email, message=event.message, ref=event.tag)
+        d.update(
+            author=event.author,
+            author_email=event.author_email,
+            message=event.message,
+            ref=event.tag,
+        )
     elif event is not None:
-        d.update(author=event["author"], author_email=event["author_email"], message=event["message"], ref=event["commit_hexsha"])
+        d.update(
+            author=event["author"],
+            author_email=event["author_email"],
+            message=event["message"],
+            ref=event["commit_hexsha"],
+        )
 
 
 def stage_dict(p: StageState) -> Json:
@@ -129,8 +139,12 @@ def version_dict(
         "commit_hexsha": v.commit,
         "version": v.version,
         "enrichments": enrich,
-        "registrations": [event_dict(e, v.version, with_kind=False) for e in _by_time(v.registrations)],
-        "deregistrations": [event_dict(e, v.version, with_kind=False) for e in _by_time(v.deregistrations)],
+        "registrations": [
+            event_dict(e, v.version, with_kind=False) for e in _by_time(v.registrations)
+        ],
+        "deregistrations": [
+            event_dict(e, v.version, with_kind=False) for e in _by_time(v.deregistrations)
+        ],
         "stages": [stage_dict(p) for p in held],
         "is_active": v.active,
     }

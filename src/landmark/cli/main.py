@@ -42,7 +42,9 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="landmark", prog_name="landmark")
-@click.option("--traceback", is_flag=True, hidden=True, help="Show tracebacks of unexpected errors.")
+@click.option(
+    "--traceback", is_flag=True, hidden=True, help="Show tracebacks of unexpected errors."
+)
 def cli(traceback: bool) -> None:
     """landmark: a Git-native model registry, GTO-compatible.
 
@@ -97,7 +99,9 @@ def _done(reg: Registry, result: Event | Deleted, what: str, push: bool) -> None
         for tag in result.tags:
             click.echo(f"Deleted git tag '{tag}'")
         if not remote:
-            click.echo(f"To delete it upstream too, run: git push --delete origin {' '.join(result.tags)}")
+            click.echo(
+                f"To delete it upstream too, run: git push --delete origin {' '.join(result.tags)}"
+            )
 
 
 @cli.command()
@@ -115,7 +119,9 @@ def register(
     """Register a version of NAME at REF (default HEAD)."""
     from ..errors import InvalidInput
 
-    bumps = [b for b, on in (("major", bump_major), ("minor", bump_minor), ("patch", bump_patch)) if on]
+    bumps = [
+        b for b, on in (("major", bump_major), ("minor", bump_minor), ("patch", bump_patch)) if on
+    ]
     if len(bumps) > 1:
         raise InvalidInput("give one --bump-* flag at most")
     reg = _registry(repo)
@@ -132,7 +138,13 @@ def register(
 @click.argument("ref", required=False)
 @click.option("--stage", required=True, help="Stage to assign.")
 @click.option("--version", help="Version to assign; with REF, the version to register there.")
-@click.option("--sr", "--skip-registration", "skip_registration", is_flag=True, help="Don't register a version at REF.")
+@click.option(
+    "--sr",
+    "--skip-registration",
+    "skip_registration",
+    is_flag=True,
+    help="Don't register a version at REF.",
+)
 def assign(
     repo: str, name: str, ref: str | None, stage: str, version: str | None, message: str | None,
     simple: str, force: bool, push: bool, sign: bool, skip_registration: bool,
@@ -238,11 +250,32 @@ def _sort(value: str) -> str:
 @click.option("--version", "show_version", is_flag=True, help="Print only versions.")
 @click.option("--stage", "show_stage", is_flag=True, help="Print only stages.")
 @click.option("--ref", "show_ref", is_flag=True, help="Print only git refs.")
-@click.option("--ro", "--registered-only", "registered_only", is_flag=True, help="Only registered versions.")
+@click.option(
+    "--ro", "--registered-only", "registered_only", is_flag=True, help="Only registered versions."
+)
 @click.option("-d", "--deprecated", is_flag=True, help="Include deprecated artifacts and versions.")
-@click.option("--av", "--assignments-per-version", "av", default=-1, show_default=True, help="Stages per version; -1 for all.")
-@click.option("--vs", "--versions-per-stage", "vs", default=1, show_default=True, help="Versions per stage; -1 for all.")
-@click.option("--sort", default="timestamp", show_default=True, help="Order of versions in a stage: timestamp or semver.")
+@click.option(
+    "--av",
+    "--assignments-per-version",
+    "av",
+    default=-1,
+    show_default=True,
+    help="Stages per version; -1 for all.",
+)
+@click.option(
+    "--vs",
+    "--versions-per-stage",
+    "vs",
+    default=1,
+    show_default=True,
+    help="Versions per stage; -1 for all.",
+)
+@click.option(
+    "--sort",
+    default="timestamp",
+    show_default=True,
+    help="Order of versions in a stage: timestamp or semver.",
+)
 def show(
     repo: str, name: str | None, as_json: bool, plain: bool, show_name: bool, show_version: bool,
     show_stage: bool, show_ref: bool, registered_only: bool, deprecated: bool, av: int, vs: int, sort: str,
@@ -254,7 +287,7 @@ def show(
     _check_one({"--json": as_json, "--plain": plain, **{f"--{k}": v for k, v in only.items()}})
     if av < -1 or vs < -1:
         raise InvalidInput("--av and --vs take -1 (all) or a count of 0 or more")
-    opts = dict(
+    opts: dict[str, Any] = dict(
         registered_only=registered_only, deprecated=deprecated,
         assignments_per_version=av, versions_per_stage=vs, sort=_sort(sort),
     )  # fmt: skip
@@ -330,7 +363,15 @@ def history(repo: str, name: str | None, as_json: bool, plain: bool, ascending: 
         return _json(events)
     keys = ["timestamp", "artifact", "event", "version", "stage", "commit", "ref"]
     rows = [
-        [e["timestamp"].replace("T", " "), e["artifact"], e["event"], _short(e["version"]), e["stage"], e["commit"][:7], e["ref"]]
+        [
+            e["timestamp"].replace("T", " "),
+            e["artifact"],
+            e["event"],
+            _short(e["version"]),
+            e["stage"],
+            e["commit"][:7],
+            e["ref"],
+        ]
         for e in events
     ]
     _rows(keys, rows, plain)
@@ -345,10 +386,22 @@ def history(repo: str, name: str | None, as_json: bool, plain: bool, ascending: 
 @click.option("--event", "show_event", is_flag=True, help="Print the event kind.")
 @click.option("--stage", "show_stage", is_flag=True, help="Print the stage.")
 def check_ref(
-    repo: str, ref: str, as_json: bool, show_name: bool, show_version: bool, show_event: bool, show_stage: bool
+    repo: str,
+    ref: str,
+    as_json: bool,
+    show_name: bool,
+    show_version: bool,
+    show_event: bool,
+    show_stage: bool,
 ) -> None:
     """Tell what a git tag registered or assigned (for CI)."""
-    flags = {"--json": as_json, "--name": show_name, "--version": show_version, "--event": show_event, "--stage": show_stage}
+    flags = {
+        "--json": as_json,
+        "--name": show_name,
+        "--version": show_version,
+        "--event": show_event,
+        "--stage": show_stage,
+    }
     _check_one(flags)
     from .. import api
 
@@ -400,7 +453,9 @@ def stages(repo: str, allowed: bool, used: bool, as_json: bool) -> None:
 @click.option("--type", "show_type", is_flag=True, help="Print only the type.")
 @click.option("--path", "show_path", is_flag=True, help="Print only the path.")
 @click.option("--description", "show_description", is_flag=True, help="Print only the description.")
-def describe(repo: str, name: str, rev: str | None, show_type: bool, show_path: bool, show_description: bool) -> None:
+def describe(
+    repo: str, name: str, rev: str | None, show_type: bool, show_path: bool, show_description: bool
+) -> None:
     """Show the annotation of NAME (or NAME@v1.2.3, NAME#prod) at that version's commit."""
     flags = {"--type": show_type, "--path": show_path, "--description": show_description}
     _check_one(flags)
@@ -422,7 +477,13 @@ def describe(repo: str, name: str, rev: str | None, show_type: bool, show_path: 
 @click.option("--label", "labels", multiple=True, help="Label (repeat for several).")
 @click.option("--replace", is_flag=True, help="Replace the annotation instead of updating it.")
 def annotate(
-    repo: str, name: str, type_: str | None, path: str | None, description: str | None, labels: tuple[str, ...], replace: bool
+    repo: str,
+    name: str,
+    type_: str | None,
+    path: str | None,
+    description: str | None,
+    labels: tuple[str, ...],
+    replace: bool,
 ) -> None:
     """Add or update the annotation of NAME in dvc.yaml (dir/sub:NAME -> dir/sub/dvc.yaml)."""
     a = _registry(repo).annotate(
@@ -447,7 +508,9 @@ def doctor(repo: str) -> None:
     from importlib.metadata import version
 
     report = _registry(repo).doctor()
-    click.echo(f"landmark {version('landmark')}: {report.tags} registry tags, {report.artifacts} artifacts")
+    click.echo(
+        f"landmark {version('landmark')}: {report.tags} registry tags, {report.artifacts} artifacts"
+    )
     if report.config_error:
         click.echo(f"config: {report.config_error}")
     for p in report.problems:

@@ -10,7 +10,9 @@ from typing import Any
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, plain: bool = False) -> str:
     cells = [[("-" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
 
     def line(values: Sequence[str], sep: str, edge: str) -> str:
         body = sep.join(f" {v.ljust(w)} " for v, w in zip(values, widths, strict=True))
@@ -21,7 +23,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, plain: bool 
             "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
             for r in [list(headers), *cells]
         )
-    bar = lambda left, mid, right, fill: left + mid.join(fill * (w + 2) for w in widths) + right  # noqa: E731
+
+    def bar(left: str, mid: str, right: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
     out = [bar("╒", "╤", "╕", "═"), line(headers, "│", "│"), bar("╞", "╪", "╡", "═")]
     out += [line(r, "│", "│") for r in cells]
     out.append(bar("╘", "╧", "╛", "═"))
