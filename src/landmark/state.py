@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 
 from . import events as ev
@@ -20,7 +20,7 @@ from .versions import Version
 
 TIMESTAMP = "timestamp"
 SEMVER = "semver"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _newest(events: Sequence[Event]) -> Event | None:
