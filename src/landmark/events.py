@@ -92,7 +92,8 @@ class Event:
     name: TagName
     tag: str
     commit: str
-    time: datetime
+    stamp: int  # seconds since the epoch, the tag's date
+    offset: str  # the tagger's UTC offset, "+0100"
     author: str
     author_email: str
     message: str
@@ -106,10 +107,16 @@ class Event:
         return self.name.artifact
 
     @property
-    def order(self) -> tuple[datetime, int, int]:
+    def time(self) -> datetime:
+        from .git import to_datetime
+
+        return to_datetime(self.stamp, self.offset)
+
+    @property
+    def order(self) -> tuple[int, int, int]:
         """Sort key: time (one-second resolution), then GTO's kind priority, then the
         ``#N`` counter, which records creation order within a second."""
-        return (self.time, self.name.kind.priority, self.name.counter or 0)
+        return (self.stamp, self.name.kind.priority, self.name.counter or 0)
 
 
 def default_message(

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -78,7 +79,7 @@ class RawTag:
     target_type: str
     tagger: str
     tagger_email: str
-    time: datetime | None
+    date: str  # git's raw form, "1700000000 +0100"; parsed only when shown
     message: str
 
 
@@ -108,13 +109,21 @@ _TAG_FORMAT = "%00".join(_TAG_FIELDS) + "%00"
 _SIG_RE = re.compile(r"-----BEGIN (?:PGP|SSH) SIGNATURE-----.*", re.S)
 
 
+@lru_cache(maxsize=64)
+def _zone(offset: str) -> timezone:
+    sign = -1 if offset.startswith("-") else 1
+    digits = offset.lstrip("+-") or "0000"
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+
+
+def to_datetime(stamp: int, offset: str) -> datetime:
+    return datetime.fromtimestamp(stamp, tz=_zone(offset))
+
+
 def parse_raw_date(raw: str) -> datetime:
     """``1700000000 +0130`` -> an aware datetime in that offset (as git shows it)."""
     stamp, _, offset = raw.strip().partition(" ")
-    sign = -1 if offset.startswith("-") else 1
-    digits = offset.lstrip("+-") or "0000"
-    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
-    return datetime.fromtimestamp(int(stamp), tz=timezone(sign * delta))
+    return to_datetime(int(stamp), offset)
 
 
 class Repo:
@@ -177,7 +186,7 @@ class Repo:
                     target_type=ttype if annotated else otype,
                     tagger=tagger,
                     tagger_email=email,
-                    time=parse_raw_date(date) if annotated and date else None,
+                    date=date if annotated else "",
                     message=message,
                 )
             )

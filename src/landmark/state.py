@@ -56,7 +56,7 @@ class StageState:
         last = _newest(self.events)
         return last.time if last is not None and last.kind is Kind.ASSIGNMENT else None
 
-    @property
+    @cached_property
     def authoring(self) -> Event:
         """The event that describes this pair: its newest assignment (GTO's choice)."""
         adds = self.assignments
@@ -105,7 +105,7 @@ class VersionState:
     def stage_events(self) -> list[Event]:
         return [e for s in self.stages for e in s.events]
 
-    @property
+    @cached_property
     def authoring(self) -> Event | None:
         regs = self.registrations
         if regs:
@@ -133,7 +133,7 @@ class VersionState:
         """Stages in effect, oldest activation first."""
         return sorted(
             (s for s in self.stages if s.active),
-            key=lambda s: s.activated_at,  # type: ignore[arg-type,return-value]
+            key=lambda s: s.authoring.stamp,
         )
 
     def stage(self, name: str) -> StageState | None:
@@ -150,7 +150,7 @@ def sort_versions(
         semvers = sorted((v for v in items if v.semver), key=lambda v: v.semver)[::step]  # type: ignore[arg-type,return-value]
         others = sorted((v for v in items if not v.semver), key=lambda v: v.version)[::step]
         return semvers + others
-    return sorted(items, key=lambda v: v.created_at or _EPOCH)[::step]
+    return sorted(items, key=lambda v: v.authoring.stamp if v.authoring else 0)[::step]
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ class ArtifactState:
                 active[:assignments_per_version] if assignments_per_version > -1 else active
             )
         if sort == TIMESTAMP:
-            pairs = sorted(pairs, key=lambda p: p.created_at)[::-1]
+            pairs = sorted(pairs, key=lambda p: p.authoring.stamp)[::-1]
         result: dict[str, list[StageState]] = {}
         for p in pairs:
             held = result.setdefault(p.stage, [])
@@ -244,7 +244,9 @@ class ArtifactState:
 
     @property
     def used_stages(self) -> set[str]:
-        return set(self.vstages())
+        """Stages held by any version (the keys of ``vstages()``, without ranking them)."""
+        versions = self.get_versions(include_non_explicit=True)
+        return {p.stage for v in versions for p in v.stages if p.active}
 
     def counter(self) -> int:
         """The largest ``#N`` among the artifact's tags."""
@@ -290,7 +292,7 @@ def parse_tags(raw: Iterable[RawTag]) -> tuple[list[Event], list[Problem]]:
             if ev.looks_like_registry_tag(t.name):
                 problems.append(Problem(t.name, "not a valid registry tag name; ignored"))
             continue
-        if not t.annotated or t.time is None:
+        if not t.annotated or not t.date:
             problems.append(
                 Problem(
                     t.name,
@@ -306,8 +308,18 @@ def parse_tags(raw: Iterable[RawTag]) -> tuple[list[Event], list[Problem]]:
                 )
             )
             continue
+        stamp, _, offset = t.date.partition(" ")
         found.append(
-            Event(name, t.name, t.target, t.time, t.tagger, t.tagger_email, t.message.strip())
+            Event(
+                name,
+                t.name,
+                t.target,
+                int(stamp),
+                offset,
+                t.tagger,
+                t.tagger_email,
+                t.message.strip(),
+            )
         )
     return found, problems
 
@@ -358,7 +370,7 @@ def _pick_version(
 
     # Otherwise: the highest version registered on that commit by the time of the assignment.
     def rank(key: tuple[str, str]) -> tuple[bool, Version]:
-        before = any(x.time <= e.time for x in b.direct[key] if x.kind is Kind.REGISTRATION)
+        before = any(x.stamp <= e.stamp for x in b.direct[key] if x.kind is Kind.REGISTRATION)
         return before, Version.try_parse(key[0]) or Version(0, 0, 0)
 
     chosen = max(candidates, key=rank)
