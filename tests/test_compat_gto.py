@@ -435,7 +435,9 @@ def test_lm_skip_registration(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     show, *_ = compat.compare_all(
         ["churn", "nlp"],
         refs=["churn#dev", "churn#staging", "nlp#prod"],
-        skip=_listing("churn", "#dev", "#staging") | {("show", "--json", "--av", "1")},
+        skip=_listing("churn", "#dev", "#staging")
+        | _listing("nlp", "#prod")
+        | {("show", "--json", "--av", "1")},
     )
     assert show["churn"]["stage"] == {"dev": second, "staging": first}
     assert show["nlp"] == {
@@ -474,22 +476,38 @@ def test_lm_several_artifacts(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     assert set(show) == {"churn", "fraud"}
 
 
-def test_lm_artifacts_yaml_annotates_unregistered(repo: GitRepo, lm: Cli, compat: Compat) -> None:
+def test_lm_artifacts_yaml(repo: GitRepo, lm: Cli, compat: Compat) -> None:
+    """gto's legacy index: read at each version's commit (enrichments) and at HEAD (listing)."""
     repo.commit(
         {
             "artifacts.yaml": (
                 "churn:\n  type: model\n  path: models/churn.pkl\n  description: Churn model\n"
                 "  labels: [tabular, prod]\n"
-                "segment:\n  type: dataset\n  path: data/segment.csv\n  virtual: true\n"
+                "segment:\n  type: dataset\n  path: data/segment.csv\n"
+                "gone:\n  type: model\n"
             )
         }
     )
     lm("register", "churn")
     lm("assign", "churn", "--version", "v0.0.1", "--stage", "prod")
+    repo.commit(
+        {
+            "artifacts.yaml": (
+                "churn:\n  type: model\n  path: models/churn-v2.pkl\n  virtual: false\n"
+                "  custom: {owner: ada, metrics: [0.9, 0.8]}\n"
+                "segment:\n  type: dataset\n  path: data/segment.csv\n  virtual: true\n"
+                "empty:\n"
+            )
+        }
+    )
+    lm("register", "churn")
 
-    show, *_ = compat.compare_all(["churn", "segment"], refs=["churn#prod"])
-    assert show["segment"]["registered"] is False
-    assert show["churn"]["registered"] is True
+    show, *_ = compat.compare_all(
+        ["churn", "segment", "empty"], refs=["churn#prod", "churn@v0.0.1", "churn@v0.0.2"]
+    )
+    assert {n: d["registered"] for n, d in show.items()} == {
+        "churn": True, "segment": False, "empty": False,
+    }  # fmt: skip
 
 
 # =============================================================================================
@@ -644,3 +662,35 @@ def test_two_versions_on_one_commit(repo: GitRepo, lm: Cli, compat: Compat) -> N
     # gto resolves the assignment by commit alone, so it can't tell the two apart.
     gto_show = compat.gto("show", "--json", ok=None)
     assert not gto_show.ok or gto_show.json() != show
+
+
+def test_stage_on_unregistered_commit(repo: GitRepo, lm: Cli, compat: Compat) -> None:
+    """gto files each stage tag on an unregistered commit under two new pseudo-versions of its
+    own (``index_tag`` and ``Artifact.add_event`` each call ``find_version(create_new=True)``,
+    which skips "discovered" versions), so ``show NAME`` lists the commit twice per stage tag,
+    and an unassignment never cancels the assignment it follows. landmark keeps one version per
+    commit, and an unassignment removes the stage (as gto-compat.md requires)."""
+    lm("register", "churn")
+    sha = repo.commit({"model.pkl": "2"})
+    lm("assign", "churn", "HEAD", "--stage", "dev", "--sr")
+    lm("assign", "churn", "HEAD", "--stage", "staging", "--sr")
+
+    listing = compat.landmark("show", "churn", "--json").json()
+    assert [v["version"] for v in listing] == ["v0.0.1", sha]
+    assert listing[1]["discovered"] is True
+    assert sorted(s["stage"] for s in listing[1]["stages"]) == ["dev", "staging"]
+    assert compat.landmark("show", "--json", "--av", "1").json()["churn"]["stage"] == {
+        "dev": None, "staging": sha,
+    }  # fmt: skip
+
+    lm("unassign", "churn", "--ref", sha, "--stage", "dev")
+    show = compat.landmark("show", "--json").json()
+    assert show["churn"]["stage"] == {"staging": sha}
+    assert [v["version"] for v in compat.landmark("show", "churn#dev", "--json").json()] == []
+
+    # What gto makes of the same tags, for the record.
+    gto_listing, gto_show = (o.json() for o in compat.gto_reads([
+        ("show", "churn", "--json"), ("show", "--json")
+    ]))  # fmt: skip
+    assert [v["version"] for v in gto_listing].count(sha) == 6
+    assert gto_show["churn"]["stage"]["dev"] == sha  # the unassignment did nothing

@@ -133,6 +133,8 @@ class Repo:
         self.path = path
         self.url = url
         self.bare = bare
+        self._head: str | None = None
+        self._head_known = False
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -144,9 +146,10 @@ class Repo:
         path = Path(text).expanduser()
         if not path.exists():
             raise RepoError(f"{text!r} does not exist: pass -r with a git repository path or URL")
-        # One call answers all three; in a bare repo git prints the first two, then fails.
+        # One call answers all four; in a bare repo git prints the first two, then fails,
+        # and in a repo without commits it echoes "HEAD" back.
         proc = run(
-            ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel"],
+            ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel", "HEAD"],
             path,
             check=False,
         )
@@ -155,7 +158,10 @@ class Repo:
             raise RepoError(f"{text!r} is not a git repository: run 'git init' there or pass -r")
         if lines[0] == "true" or len(lines) < 3:
             return cls(Path(lines[1]) if len(lines) > 1 else path.resolve(), bare=True)
-        return cls(Path(lines[2]))
+        repo = cls(Path(lines[2]))
+        repo._head = lines[3] if len(lines) > 3 and _SHA_RE.match(lines[3]) else None
+        repo._head_known = True
+        return repo
 
     def git(
         self, *args: str, input: bytes | None = None, check: bool = True
@@ -206,6 +212,8 @@ class Repo:
         return proc.stdout.decode().strip()
 
     def head(self) -> str | None:
+        if self._head_known:
+            return self._head
         proc = self.git("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         return proc.stdout.decode().strip() or None
 
@@ -296,6 +304,7 @@ class Repo:
         return self.git("remote", "get-url", remote, check=False).returncode == 0
 
 
+_SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _SCP_RE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
 
