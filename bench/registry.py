@@ -5,8 +5,9 @@ Run it with ``.venv/bin/python bench/registry.py`` after ``scripts/bootstrap``. 
 
 What it does
 ------------
-1. Builds synthetic GTO registries with ``git fast-import`` (seconds, not the hours that
-   ``gto register``/``gto assign`` in a loop would take):
+1. Builds synthetic GTO registries in seconds (not the hours ``gto register``/``gto assign``
+   in a loop would take): commits through ``git fast-import``, the annotated tags as one
+   pack written directly plus ``packed-refs`` (see ``build_repo`` for why):
 
    * ``repo-3k``: 200 models x 5 versions, each version registered (``model-007@v0.0.3``) and
      assigned to ``dev`` and ``prod`` (``model-007#dev#5``, ``model-007#prod#6``) =
@@ -27,7 +28,7 @@ What it does
 
    Repeat policy: landmark gets ``--warmup`` (default 1) untimed runs, then the best of
    ``--repeat`` (default 3) timed runs, for every operation. gto gets the same for ``--help``,
-   but every operation that loads the registry takes it ~20 s on 3,000 tags, so there it gets
+   but every operation that loads the registry takes it 5-20 s on 3,000 tags, so there it gets
    ``--gto-warmup`` (default 0) and ``--gto-repeat`` (default 1) runs: its best-of-1 is plenty
    for a ratio of 100x and keeps the whole benchmark to a few minutes.
 

@@ -65,7 +65,8 @@ for argv in json.loads(sys.stdin.read()):
             err.write(f"{type(e).__name__}: {e}")
             code = 1
     results.append({"rc": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
-sys.stdout.write(json.dumps(results))
+with open(sys.argv[1], "w") as f:  # not stdout: gto's logging handler holds the real one
+    json.dump(results, f)
 """
 
 
@@ -143,12 +144,14 @@ class Compat:
         """Read-only gto commands, batched into one process (see the module docstring)."""
         if self.python is None:
             return [self.gto(*argv, ok=None) for argv in argvs]
+        results = self.repo.path.parent / "gto-batch.json"
         proc = subprocess.run(
-            [self.python, "-c", _BATCH_DRIVER], input=json.dumps([list(a) for a in argvs]),
-            cwd=self.repo.path, capture_output=True, text=True, env=dict(os.environ), timeout=300,
+            [self.python, "-c", _BATCH_DRIVER, str(results)],
+            input=json.dumps([list(a) for a in argvs]), cwd=self.repo.path, capture_output=True,
+            text=True, env=dict(os.environ), timeout=300,
         )  # fmt: skip
         assert proc.returncode == 0, f"gto batch driver crashed:\n{proc.stderr}"
-        return [Outcome(r["rc"], r["stdout"], r["stderr"]) for r in json.loads(proc.stdout)]
+        return [Outcome(r["rc"], r["stdout"], r["stderr"]) for r in json.loads(results.read_text())]
 
     # -- landmark ----------------------------------------------------------------------------
     def landmark(self, *args: str) -> Outcome:
@@ -439,7 +442,7 @@ def test_lm_skip_registration(repo: GitRepo, lm: Cli, compat: Compat) -> None:
         | _listing("nlp", "#prod")
         | {("show", "--json", "--av", "1")},
     )
-    assert show["churn"]["stage"] == {"dev": second, "staging": first}
+    assert show["churn"]["stage"] == {"dev": second, "staging": first, "prod": None}
     assert show["nlp"] == {
         "version": None,
         "stage": {"dev": None, "staging": None, "prod": second},
@@ -496,7 +499,7 @@ def test_lm_artifacts_yaml(repo: GitRepo, lm: Cli, compat: Compat) -> None:
                 "churn:\n  type: model\n  path: models/churn-v2.pkl\n  virtual: false\n"
                 "  custom: {owner: ada, metrics: [0.9, 0.8]}\n"
                 "segment:\n  type: dataset\n  path: data/segment.csv\n  virtual: true\n"
-                "empty:\n"
+                "empty: {}\n"
             )
         }
     )
@@ -680,7 +683,7 @@ def test_stage_on_unregistered_commit(repo: GitRepo, lm: Cli, compat: Compat) ->
     assert listing[1]["discovered"] is True
     assert sorted(s["stage"] for s in listing[1]["stages"]) == ["dev", "staging"]
     assert compat.landmark("show", "--json", "--av", "1").json()["churn"]["stage"] == {
-        "dev": None, "staging": sha,
+        "dev": sha, "staging": None,
     }  # fmt: skip
 
     lm("unassign", "churn", "--ref", sha, "--stage", "dev")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import Conflict, GitError, NotFound, RepoError
@@ -337,6 +336,8 @@ class RemoteCache:
     """A bare partial clone of a remote repo kept between calls: later calls only fetch."""
 
     def __init__(self, url: str) -> None:
+        import hashlib
+
         self.url = url
         key = hashlib.sha256(url.encode()).hexdigest()[:20]
         self.path = cache_root() / "repos" / key

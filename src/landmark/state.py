@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 
 from . import events as ev
@@ -20,12 +20,12 @@ from .versions import Version
 
 TIMESTAMP = "timestamp"
 SEMVER = "semver"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _newest(events: Sequence[Event]) -> Event | None:
-    """The event in effect: the latest by (time, kind priority, counter)."""
-    return max(events, key=lambda e: e.order) if events else None
+    """The event in effect. Every ``events`` tuple here is kept in ``Event.order``
+    (the fold appends events in that order), so it is the last one."""
+    return events[-1] if events else None
 
 
 @dataclass(frozen=True)
@@ -169,17 +169,27 @@ class ArtifactState:
         out.sort(key=lambda e: e.order)
         return out
 
+    @cached_property
+    def last_event(self) -> Event | None:
+        """The newest tag event, from each list's last one (cheaper than sorting them all)."""
+        lasts = [self.deprecations[-1]] if self.deprecations else []
+        for v in self.versions:
+            if v.events:
+                lasts.append(v.events[-1])
+            lasts.extend(p.events[-1] for p in v.stages)
+        return max(lasts, key=lambda e: e.order) if lasts else None
+
     @property
     def registered(self) -> bool:
         """Has registry tags (not only an annotation)."""
-        return bool(self.all_events)
+        return self.last_event is not None
 
     @cached_property
     def active(self) -> bool:
-        events = self.all_events
-        if not events:
+        last = self.last_event
+        if last is None:
             return any(v.annotated_at_head for v in self.versions)
-        return events[-1].kind is not Kind.DEPRECATION
+        return last.kind is not Kind.DEPRECATION
 
     def find_versions(
         self, version: str | None = None, commit: str | None = None
@@ -330,15 +340,22 @@ class _Builder:
         self.deprecations: list[Event] = []
         # (version, commit) -> [direct events], stage -> [events]; dicts keep first-seen order
         self.direct: dict[tuple[str, str], list[Event]] = {}
+        self.by_commit: dict[str, list[tuple[str, str]]] = {}
         self.stages: dict[tuple[str, str], dict[str, list[Event]]] = {}
         self.head_annotated: set[tuple[str, str]] = set()
 
     def at_commit(self, commit: str) -> list[tuple[str, str]]:
-        return [k for k in self.direct if k[1] == commit]
+        return self.by_commit.get(commit, [])
+
+    def add_direct(self, key: tuple[str, str], e: Event) -> None:
+        if key not in self.direct:
+            self.direct[key] = []
+            self.by_commit.setdefault(key[1], []).append(key)
+        self.direct[key].append(e)
 
     def build(self) -> ArtifactState:
         keys = list(self.direct) + [k for k in self.stages if k not in self.direct]
-        keys += [k for k in self.head_annotated if k not in keys]
+        keys += [k for k in self.head_annotated if k not in self.direct and k not in self.stages]
         versions = []
         for key in keys:
             version, commit = key
@@ -400,14 +417,21 @@ def fold(
 
     # Pass 1: artifact-level, then version events; pass 2: stages (they resolve against
     # versions registered on the same commit, whenever those registrations happened).
+    deprecations: list[Event] = []
+    direct: list[Event] = []
+    staged: list[Event] = []
     for e in events:
-        if e.kind is Kind.DEPRECATION:
-            builder(e.artifact).deprecations.append(e)
-    for e in events:
-        if e.kind in (Kind.REGISTRATION, Kind.DEREGISTRATION):
-            b = builder(e.artifact)
-            key = (e.name.version or "", e.commit)
-            b.direct.setdefault(key, []).append(e)
+        kind = e.name.kind
+        if kind is Kind.DEPRECATION:
+            deprecations.append(e)
+        elif kind is Kind.REGISTRATION or kind is Kind.DEREGISTRATION:
+            direct.append(e)
+        else:
+            staged.append(e)
+    for e in deprecations:
+        builder(e.name.artifact).deprecations.append(e)
+    for e in direct:
+        builder(e.name.artifact).add_direct((e.name.version or "", e.commit), e)
     seen_versions: dict[tuple[str, str], str] = {}
     for name, b in builders.items():
         for version, commit in b.direct:
@@ -419,17 +443,16 @@ def fold(
                         f"registered on two commits ({other[:7]}, {commit[:7]})",
                     )
                 )
-    for e in events:
-        if e.kind in (Kind.ASSIGNMENT, Kind.UNASSIGNMENT):
-            b = builder(e.artifact)
-            candidates = b.at_commit(e.commit)
-            if not candidates:
-                key = (e.commit, e.commit)
-            elif len(candidates) == 1:
-                key = candidates[0]
-            else:
-                key = _pick_version(b, e, candidates, problems)
-            b.stages.setdefault(key, {}).setdefault(e.name.stage or "", []).append(e)
+    for e in staged:
+        b = builder(e.name.artifact)
+        candidates = b.at_commit(e.commit)
+        if not candidates:
+            key = (e.commit, e.commit)
+        elif len(candidates) == 1:
+            key = candidates[0]
+        else:
+            key = _pick_version(b, e, candidates, problems)
+        b.stages.setdefault(key, {}).setdefault(e.name.stage or "", []).append(e)
     if head:
         for name in annotated_at_head:
             b = builder(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 from .errors import InvalidInput
 
@@ -42,6 +42,10 @@ class Version:
 
     @classmethod
     def try_parse(cls, text: str) -> Version | None:
+        return _try_parse(text)
+
+    @classmethod
+    def _from_text(cls, text: str) -> Version | None:
         m = _SEMVER_RE.match(text)
         if not m:
             return None
@@ -98,6 +102,12 @@ class Version:
 
 
 FIRST = Version(0, 0, 1)
+
+
+@lru_cache(maxsize=8192)
+def _try_parse(text: str) -> Version | None:
+    # Registries repeat the same version strings across artifacts: parse each once.
+    return Version._from_text(text)
 
 
 def is_version(text: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +51,8 @@ def dump_roundtrip(data: Any, path: Path) -> None:
     """Write atomically: a temp file in the same folder, then rename."""
     buf = io.StringIO()
     _rt().dump(data, buf)
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
