@@ -74,6 +74,11 @@ class Version:
             s += "+" + self.build
         return s
 
+    @property
+    def key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
+        """Sort key with SemVer precedence."""
+        return self._key()
+
     def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
         # SemVer precedence: a pre-release sorts before its release; numeric identifiers
         # compare numerically and before alphanumeric ones; build metadata is ignored.
