@@ -47,6 +47,19 @@ pytestmark = pytest.mark.compat
 
 Argv = tuple[str, ...]
 
+# Runs one gto write the way the console script does, but only once the wall clock has reached
+# a given second: the import (~0.6 s) overlaps the wait, and the tag gets a second of its own.
+_WRITE_DRIVER = r"""
+import sys, time
+from gto.cli import app
+
+not_before = int(sys.argv[1])
+while int(time.time()) < not_before:
+    time.sleep(0.01)
+sys.argv = ["gto", *sys.argv[2:]]
+sys.exit(app(prog_name="gto"))
+"""
+
 # Runs several gto command lines in one interpreter, the way the console script runs one.
 _BATCH_DRIVER = r"""
 import contextlib, io, json, sys
@@ -118,11 +131,11 @@ class Compat:
         self._last_write = 0
 
     # -- gto ---------------------------------------------------------------------------------
-    def gto(self, *args: str, ok: bool | None = True) -> Outcome:
+    def gto(self, *args: str, ok: bool | None = True, _argv: Sequence[str] = ()) -> Outcome:
         """One run of the real ``gto`` executable in the repo, with the test's environment."""
         proc = subprocess.run(
-            [self.gto_bin, *args], cwd=self.repo.path, capture_output=True, text=True,
-            env=dict(os.environ), timeout=120,
+            [*(_argv or [self.gto_bin]), *args], cwd=self.repo.path, capture_output=True,
+            text=True, env=dict(os.environ), timeout=120,
         )  # fmt: skip
         out = Outcome(proc.returncode, proc.stdout, proc.stderr)
         if ok is True:
@@ -133,10 +146,13 @@ class Compat:
 
     def gto_write(self, *args: str) -> Outcome:
         """A gto write, in a wall-clock second of its own (gto stamps tags with ``time.time()``)."""
-        while int(time.time()) <= self._last_write:
-            time.sleep(0.02)
+        not_before = self._last_write + 1
         try:
-            return self.gto(*args)
+            if self.python is None:
+                while int(time.time()) < not_before:
+                    time.sleep(0.02)
+                return self.gto(*args)
+            return self.gto(*args, _argv=[self.python, "-c", _WRITE_DRIVER, str(not_before)])
         finally:
             self._last_write = int(time.time())
 
@@ -218,7 +234,9 @@ class Compat:
             ("show", "--json", "--av", "1"),
             ("show", "--json", "--ro"),
             ("history", "--json"),
+            ("history", "--json", "--asc"),
             ("stages", "--json"),
+            ("stages", "--json", "--used"),
         ]
         for name in names:
             argvs += [
