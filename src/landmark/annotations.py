@@ -105,7 +105,7 @@ def _from_legacy(name: str, body: Any) -> Annotation:
         description=str(body.get("description") or ""),
         labels=_labels(body.get("labels"), where),
         meta=body.get("custom"),
-        virtual=bool(body.get("virtual", path is None)),
+        virtual=bool(body.get("virtual", True)),  # GTO's default, path or not
         source=LEGACY_FILE,
     )
 

@@ -128,18 +128,32 @@ def default_message(
     if kind is Kind.DEREGISTRATION:
         return f"Deregistering artifact {artifact} version {version}"
     if kind is Kind.ASSIGNMENT:
-        target = f"version {version}" if version and version[:1] == "v" else f"commit {version}"
-        return f"Assigning stage {stage} to artifact {artifact} {target}"
+        return f"Assigning stage {stage} to artifact {artifact} version {version}"
     if kind is Kind.UNASSIGNMENT:
         return f"Unassigning stage '{stage}' to artifact '{artifact}' version '{version}'"
     return f"Deprecating artifact '{artifact}'"
 
 
 _MESSAGE_VERSION_RE = re.compile(rf"\b(v{SEMVER_PATTERN})(?=['\s]|$)")
+_TRAILER_RE = re.compile(rf"^Version: (v{SEMVER_PATTERN})\s*$", re.M)
+
+
+def versions_in_message(message: str) -> list[str]:
+    """Versions a tag message names, most explicit first: a ``Version: v1.2.0`` trailer
+    (landmark adds one when a custom message leaves it ambiguous), then any ``v1.2.0``."""
+    found = [m.group(1) for m in _TRAILER_RE.finditer(message)]
+    found += [m.group(1) for m in _MESSAGE_VERSION_RE.finditer(message)]
+    return list(dict.fromkeys(found))
 
 
 def version_in_message(message: str) -> str | None:
-    """The version a message names (``... version v1.2.0``), used to resolve an assignment
-    on a commit that carries several versions."""
-    m = _MESSAGE_VERSION_RE.search(message)
-    return m.group(1) if m else None
+    """The first version a message names (``... version v1.2.0``)."""
+    found = versions_in_message(message)
+    return found[0] if found else None
+
+
+def with_version_trailer(message: str, version: str) -> str:
+    """Make sure ``message`` resolves to ``version`` when its commit carries several."""
+    if version_in_message(message) == version:
+        return message
+    return f"{message.rstrip()}\n\nVersion: {version}"

@@ -12,7 +12,7 @@ from . import annotations as ann
 from . import config as cfg
 from . import names
 from .errors import Conflict, InvalidInput, LandmarkError, NotFound
-from .events import Event, Kind, TagName, default_message
+from .events import Event, Kind, TagName, default_message, with_version_trailer
 from .git import Repo
 from .state import SEMVER, TIMESTAMP, ArtifactState, Problem, RegistryState, VersionState, fold
 from .versions import FIRST, Version
@@ -269,12 +269,24 @@ class Registry:
             Kind.ASSIGNMENT,
             name,
             target.commit,
-            message or default_message(Kind.ASSIGNMENT, name, target.version, stage),
+            self._stage_message(target, message, Kind.ASSIGNMENT, stage),
             stage=stage,
             simple=simple,
             push=push,
             sign=sign,
         )
+
+    def _stage_message(
+        self, target: VersionState, message: str | None, kind: Kind, stage: str
+    ) -> str:
+        """A stage tag points at a commit; where that commit carries several versions, the
+        message must name the one meant (the default messages do; a custom one gets a
+        ``Version:`` trailer)."""
+        if not message:
+            return default_message(kind, target.artifact, target.version, stage)
+        art = self.state().artifact(target.artifact)
+        shared = art is not None and len(art.find_versions(commit=target.commit)) > 1
+        return with_version_trailer(message, target.version) if shared else message
 
     def _locate(self, name: str, version: str | None, ref: str | None) -> VersionState:
         if (version is None) == (ref is None):
@@ -314,7 +326,7 @@ class Registry:
             Kind.UNASSIGNMENT,
             name,
             target.commit,
-            message or default_message(Kind.UNASSIGNMENT, name, target.version, stage),
+            self._stage_message(target, message, Kind.UNASSIGNMENT, stage),
             stage=stage,
             simple=simple,
             push=push,

@@ -281,13 +281,7 @@ class ArtifactState:
     @property
     def used_stages(self) -> set[str]:
         """Stages held by any version (the keys of ``vstages()``, without ranking them)."""
-        return {
-            p.stage
-            for v in self.versions
-            if v.active
-            for p in v.stages
-            if p.active
-        }
+        return {p.stage for v in self.versions if v.active for p in v.stages if p.active}
 
     def counter(self) -> int:
         """The largest ``#N`` among the artifact's tags."""
@@ -411,10 +405,10 @@ def _pick_version(
     b: _Builder, e: Event, candidates: list[tuple[str, str]], problems: list[Problem]
 ) -> tuple[str, str]:
     """Which of several versions on one commit an assignment means (GTO gives up here)."""
-    named = ev.version_in_message(e.message)
-    for key in candidates:
-        if key[0] == named:
-            return key
+    for named in ev.versions_in_message(e.message):
+        for key in candidates:
+            if key[0] == named:
+                return key
 
     # Otherwise: the highest version registered on that commit by the time of the assignment.
     def rank(key: tuple[str, str]) -> tuple[bool, Version]:

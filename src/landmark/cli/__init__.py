@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -55,10 +56,9 @@ def entry() -> None:
     # Skip interpreter teardown: freeing a large registry object by object takes longer
     # than the command itself, and there is nothing left to clean up.
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # The reader may have gone away (| head) or the stream been closed.
+        with contextlib.suppress(BrokenPipeError, ValueError):
             stream.flush()
-        except (BrokenPipeError, ValueError):  # reader went away (| head) or stream closed
-            pass
     os._exit(code)
 
 
