@@ -470,11 +470,13 @@ def first_difference(ours: Any, theirs: Any, path: str = "$") -> str | None:
 
 
 def compare_json(landmark_out: str, gto_out: str) -> tuple[bool, str]:
-    try:
-        ours = json.loads(landmark_out)
-    except json.JSONDecodeError as exc:
-        return False, f"landmark printed invalid JSON: {exc}"
-    diff = first_difference(ours, json.loads(gto_out))
+    parsed = []
+    for name, out in (("landmark", landmark_out), ("gto", gto_out)):
+        try:
+            parsed.append(json.loads(out))
+        except json.JSONDecodeError as exc:
+            return False, f"{name} printed invalid JSON: {exc}"
+    diff = first_difference(*parsed)
     return diff is None, diff or "equal as parsed JSON"
 
 
@@ -555,11 +557,11 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
     rows: list[Row] = []
 
-    def measure(row: Row, args_: list[str], repo: Path | None, peer: bool = True) -> None:
+    def measure(row: Row, cli_args: list[str], repo: Path | None, peer: bool = True) -> None:
         for tool in tools:
             if tool is gto and not peer:
                 continue
-            argv = [str(tool.exe), *args_] + (["-r", str(repo)] if repo else [])
+            argv = [str(tool.exe), *cli_args] + (["-r", str(repo)] if repo else [])
             policy = tool.heavy if repo else tool.quick
             log(f"{row.op}: {tool.name} ({policy.warmup} warm-up + {policy.repeat} timed) ...")
             timing = time_command(argv, policy, cwd=workdir, env=env)
