@@ -171,9 +171,10 @@ class Repo:
         return self.git(*args).stdout.decode()
 
     # -- reading --------------------------------------------------------------------------
-    def tags(self) -> list[RawTag]:
-        """Every tag with tagger, date, message and target, in one git call."""
-        data = self.git("for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags").stdout
+    def tags(self, *names: str) -> list[RawTag]:
+        """Every tag (or the named ones) with tagger, date, message and target, in one call."""
+        refs = [f"refs/tags/{n}" for n in names] if names else ["refs/tags"]
+        data = self.git("for-each-ref", f"--format={_TAG_FORMAT}", *refs).stdout
         fields = data.decode(errors="replace").split("\0")
         n = len(_TAG_FIELDS)
         result = []

@@ -14,7 +14,16 @@ from . import names
 from .errors import Conflict, InvalidInput, LandmarkError, NotFound
 from .events import Event, Kind, TagName, default_message, with_version_trailer
 from .git import Repo
-from .state import SEMVER, TIMESTAMP, ArtifactState, Problem, RegistryState, VersionState, fold
+from .state import (
+    SEMVER,
+    TIMESTAMP,
+    ArtifactState,
+    Problem,
+    RegistryState,
+    VersionState,
+    fold,
+    parse_tags,
+)
 from .versions import FIRST, Version
 
 BUMPS = ("major", "minor", "patch")
@@ -50,6 +59,7 @@ class Registry:
         self.location = os.fspath(repo)
         self.repo = Repo.open(self.location)
         self._state: RegistryState | None = None
+        self._state_annotated = False
         self._config: cfg.Config | None = None
 
     # -- reading ----------------------------------------------------------------------------
@@ -59,10 +69,13 @@ class Registry:
             self._config = cfg.read(self.repo)
         return self._config
 
-    def state(self) -> RegistryState:
-        if self._state is None:
+    def state(self, *, annotations: bool = True) -> RegistryState:
+        """The folded registry. Writes pass ``annotations=False``: artifacts that are only
+        annotated at HEAD never change what a write may do, and skip two git calls."""
+        if self._state is None or (annotations and not self._state_annotated):
             head = self.repo.head()
-            annotated = self._annotations_at(head) if head else {}
+            annotated = self._annotations_at(head) if head and annotations else {}
+            self._state_annotated = annotations
             tags = self.repo.tags()
             # The fold allocates an object or more per tag and frees none: the cyclic GC
             # would only rescan them (about a third of the time on 100,000 tags).
@@ -85,15 +98,15 @@ class Registry:
     def _invalidate(self) -> None:
         self._state = None
 
-    def artifact(self, name: str) -> ArtifactState:
+    def artifact(self, name: str, *, annotations: bool = True) -> ArtifactState:
         names.check_artifact(name)
-        found = self.state().artifact(name)
+        found = self.state(annotations=annotations).artifact(name)
         if found is None:
             raise NotFound(f"artifact {name!r} not found: see 'landmark show' for known artifacts")
         return found
 
     def _version(self, name: str, version: str) -> VersionState:
-        art = self.artifact(name)
+        art = self.artifact(name, annotations=False)
         found = [v for v in art.find_versions(version=version) if not v.discovered]
         if not found:
             raise NotFound(
@@ -103,7 +116,7 @@ class Registry:
 
     # -- writing ----------------------------------------------------------------------------
     def _next_counter(self, name: str) -> int:
-        return self.state().counter(name) + 1
+        return self.state(annotations=False).counter(name) + 1
 
     def _tag(
         self,
@@ -120,15 +133,14 @@ class Registry:
     ) -> Event:
         counter = None if simple else self._next_counter(name)
         tag = TagName(kind, name, version=version, stage=stage, counter=counter).format()
-        if self.repo.tag_exists(tag):
-            raise Conflict(f"tag {tag!r} already exists")
         self.repo.create_tag(tag, commit, message, sign=sign)
         self._publish([tag], push)
         self._invalidate()
-        for e in self.state().events:
-            if e.tag == tag:
-                return e
-        raise LandmarkError(f"tag {tag!r} was created but cannot be read back")  # pragma: no cover
+        # Read back just this tag (tagger and date come from git), not the whole registry.
+        events, _ = parse_tags(self.repo.tags(tag))
+        if not events:  # pragma: no cover - git just wrote it
+            raise LandmarkError(f"tag {tag!r} was created but cannot be read back")
+        return events[0]
 
     def _publish(self, tags: list[str], push: bool, *, delete: bool = False) -> None:
         """Push tags when asked (always for a remote URL); undo locally when the push fails."""
@@ -172,7 +184,7 @@ class Registry:
             raise InvalidInput(f"unknown bump {bump!r}: use major, minor or patch")
         wanted = str(Version.from_user(version)) if version is not None else None
         commit = self.repo.resolve(ref)
-        art = self.state().artifact(name) or ArtifactState(name)
+        art = self.state(annotations=False).artifact(name) or ArtifactState(name)
         here = [v for v in art.find_versions(commit=commit) if not v.discovered]
         active_here = [v for v in here if v.registered and v.active]
         if wanted is None:
@@ -239,7 +251,7 @@ class Registry:
             target = self._version(name, str(Version.from_user(version)))
         else:
             commit = self.repo.resolve(ref or "HEAD")
-            art = self.state().artifact(name) or ArtifactState(name)
+            art = self.state(annotations=False).artifact(name) or ArtifactState(name)
             here = [v for v in art.find_versions(commit=commit) if not v.discovered and v.active]
             if here and name_version is not None:
                 raise Conflict(
@@ -284,7 +296,7 @@ class Registry:
         ``Version:`` trailer)."""
         if not message:
             return default_message(kind, target.artifact, target.version, stage)
-        art = self.state().artifact(target.artifact)
+        art = self.state(annotations=False).artifact(target.artifact)
         shared = art is not None and len(art.find_versions(commit=target.commit)) > 1
         return with_version_trailer(message, target.version) if shared else message
 
@@ -294,7 +306,7 @@ class Registry:
         if version is not None:
             return self._version(name, str(Version.from_user(version)))
         commit = self.repo.resolve(ref or "HEAD")
-        found = self.artifact(name).find_versions(commit=commit)
+        found = self.artifact(name, annotations=False).find_versions(commit=commit)
         if not found:
             raise NotFound(f"no version of {name!r} at {ref}")
         return max(found, key=lambda v: (not v.discovered, v.semver or Version(0, 0, 0)))
@@ -387,7 +399,7 @@ class Registry:
         names.check_artifact(name)
         if force and simple:
             raise InvalidInput("--force writes a counted tag; it can't go with --simple true")
-        art = self.state().artifact(name)
+        art = self.state(annotations=False).artifact(name)
         if delete:
             if art is None:
                 raise NotFound(f"artifact {name!r} not found")
