@@ -12,18 +12,21 @@ Three groups of tests:
 Timing. gto writes tags through scmrepo's dulwich backend, whose ``tag_create`` stamps the
 tagger date with ``int(time.time())``: it ignores GIT_COMMITTER_DATE (only the time-zone offset
 is taken from it), so tags gto writes carry the *wall clock*, with one-second resolution, and
-two gto writes within the same second tie. ``Compat.gto_write`` therefore waits for the wall
-clock to enter a new second before each gto write (at most ~0.4 s, as a gto call takes ~0.6 s),
-which keeps every gto-written event strictly ordered. ``test_gto_tagger_date_is_wall_clock``
-pins this finding down. landmark writes through ``git tag -a`` and honours the test clock
+two gto writes within the same second tie (and ties between events of one kind have no
+defined order). ``Compat.gto_write`` therefore makes each gto write wait until the wall clock has
+entered a new second since the previous one, which keeps every gto-written event strictly
+ordered; ``test_gto_tagger_date_is_wall_clock`` pins this finding down. landmark writes through ``git tag -a`` and honours the test clock
 (``repo.tick()``), so landmark-written events are 10 s apart in 2023; a test that mixes both
 writers moves landmark's clock to the wall clock first (``Compat.clock_to_wall``).
 
 Speed. Starting gto costs ~0.6 s, nearly all of it imports. Read-only commands are therefore
-run in batches: one process of gto's own interpreter imports ``gto.cli`` once and calls its
-``app`` for each command line, exactly as the ``gto`` console script does. Nothing is written
-between the commands of a batch. Writes, and commands expected to crash, run the ``gto``
-executable itself.
+run in batches: one process of gto's own interpreter (from the shebang of ``gto_bin``) imports
+``gto.cli`` once and calls its ``app`` for each command line, as the ``gto`` console script
+does; nothing is written between the commands of a batch. Each write runs in a process of its
+own the same way, whose import overlaps the wait for the next second. Commands expected to
+crash run the ``gto`` executable itself; so does everything when ``gto_bin`` is not a Python
+script. ``test_gto_tagger_date_is_wall_clock`` checks that a batch prints what the executable
+prints.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.compat
 
 Argv = tuple[str, ...]
+SHOW: Argv = ("show", "--json")
+HISTORY: Argv = ("history", "--json")
 
 # Runs one gto write the way the console script does, but only once the wall clock has reached
 # a given second: the import (~0.6 s) overlaps the wait, and the tag gets a second of its own.
@@ -102,7 +107,8 @@ class Outcome:
 def _interpreter(gto_bin: str) -> str | None:
     """The Python that runs the ``gto`` console script (from its shebang), if it has one."""
     try:
-        first = Path(gto_bin).read_bytes().split(b"\n", 1)[0].decode()
+        with open(gto_bin, "rb") as f:
+            first = f.readline(512).decode()
     except (OSError, UnicodeDecodeError):
         return None
     if not first.startswith("#!"):
@@ -188,26 +194,26 @@ class Compat:
         self.repo.monkeypatch.setattr(landmark.git, "_ENV", None)
 
     # -- both --------------------------------------------------------------------------------
-    def compare(self, *argvs: Argv) -> list[Any]:
+    def compare(self, *argvs: Argv) -> dict[Argv, Any]:
         """Run each command line with both tools; same success, and equal JSON when it works.
 
         Every mismatch is collected before failing, each shown as a unified diff.
-        Returns gto's parsed outputs (None where gto failed).
+        Returns gto's parsed output of each command line (None where gto failed).
         """
         gto_out = self.gto_reads(argvs)
         problems: list[str] = []
-        parsed: list[Any] = []
+        parsed: dict[Argv, Any] = {}
         for argv, g in zip(argvs, gto_out, strict=True):
             lm_out = self.landmark(*argv)
+            parsed[argv] = None
             if not g.ok:
-                parsed.append(None)
                 if lm_out.ok:
                     problems.append(
                         f"$ {' '.join(argv)}\ngto failed ({g.stderr.strip()}) but landmark "
                         f"printed:\n{lm_out.stdout}"
                     )
                 continue
-            parsed.append(g.json())
+            parsed[argv] = g.json()
             if not lm_out.ok:
                 problems.append(f"$ {' '.join(argv)}\nlandmark failed: {lm_out.stderr.strip()}")
             elif g.json() != lm_out.json():
@@ -221,7 +227,7 @@ class Compat:
         refs: Iterable[str] = (),
         extra: Iterable[Argv] = (),
         skip: Collection[Argv] = (),
-    ) -> list[Any]:
+    ) -> dict[Argv, Any]:
         """The standard battery: every read command, per artifact, and check-ref on every tag.
 
         ``skip`` leaves out command lines where gto is known to be wrong (each use says why).
@@ -239,17 +245,23 @@ class Compat:
             ("stages", "--json", "--used"),
         ]
         for name in names:
-            argvs += [
-                ("show", name, "--json"),
-                ("show", name, "--json", "-d"),
-                ("show", name, "--json", "--vs", "-1", "--sort", "semver"),
-                ("show", f"{name}@latest", "--json"),
-                ("history", name, "--json"),
-            ]
+            argvs += [*_versions_of(name), ("show", f"{name}@latest", "--json")]
+            argvs += [("history", name, "--json"), ("history", name, "--json", "--asc")]
         argvs += [("show", ref, "--json") for ref in refs]
         argvs += [("check-ref", tag, "--json") for tag in self.repo.tags()]
         argvs += list(extra)
         return self.compare(*(a for a in argvs if a not in skip))
+
+
+def _versions_of(name: str) -> list[Argv]:
+    """``show NAME`` with the options that change which versions and stages it lists."""
+    return [
+        ("show", name, "--json"),
+        ("show", name, "--json", "-d"),
+        ("show", name, "--json", "--ro"),
+        ("show", name, "--json", "--av", "1"),
+        ("show", name, "--json", "--vs", "-1", "--sort", "semver"),
+    ]
 
 
 @pytest.fixture
@@ -288,7 +300,7 @@ def test_lm_bumps_and_assignments(repo: GitRepo, lm: Cli, compat: Compat) -> Non
             "churn#prod#1", "churn#staging", "churn#prod#2", "churn#dev#3", "churn#dev#4",
         ]
     )  # fmt: skip
-    show, *_ = compat.compare_all(["churn"], refs=["churn#prod", "churn#dev", "churn@v0.1.0"])
+    show = compat.compare_all(["churn"], refs=["churn#prod", "churn#dev", "churn@v0.1.0"])[SHOW]
     assert show["churn"] == {
         "version": "v1.0.1",
         "stage": {"prod": "v1.0.0", "staging": "v1.0.0", "dev": "v1.0.1"},
@@ -313,9 +325,9 @@ def test_lm_prereleases_and_build_metadata(repo: GitRepo, lm: Cli, compat: Compa
     lm("assign", "churn", "--version", "v0.9.0+exp.sha.5114f85", "--stage", "staging")
 
     assert "churn@v1.0.0-rc.2" in repo.tags()
-    show, *_ = compat.compare_all(
+    show = compat.compare_all(
         ["churn"], refs=["churn#prod", "churn#staging", "churn@v1.1.0-alpha+build.7"]
-    )
+    )[SHOW]
     assert show["churn"]["version"] == "v1.1.0-alpha+build.7"
     assert show["churn"]["stage"] == {"prod": "v1.0.0-rc.1", "staging": "v0.9.0+exp.sha.5114f85"}
 
@@ -332,7 +344,7 @@ def test_lm_force_reassign(repo: GitRepo, lm: Cli, compat: Compat) -> None:
 
     assert "churn#prod#3" in repo.tags()
     assert "churn#prod" in repo.tags()
-    show, *_ = compat.compare_all(["churn"], refs=["churn#prod"])
+    show = compat.compare_all(["churn"], refs=["churn#prod"])[SHOW]
     assert show["churn"]["stage"] == {"prod": "v0.0.1"}
 
 
@@ -349,7 +361,7 @@ def test_lm_unassign_two_ways(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     lm("unassign", "churn", "v0.0.1", "--stage", "dev", "--simple", "true")
 
     assert {"churn#prod!#4", "churn#staging!#5", "churn#dev!"} <= set(repo.tags())
-    show, *_ = compat.compare_all(["churn"], refs=["churn#prod", "churn#staging", "churn#dev"])
+    show = compat.compare_all(["churn"], refs=["churn#prod", "churn#staging", "churn#dev"])[SHOW]
     assert show["churn"]["stage"] == {"prod": "v0.0.1"}
 
 
@@ -366,17 +378,18 @@ def test_lm_deregister(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     lm("deregister", "churn", "v0.0.1", "--simple", "false")
 
     assert {"churn@v0.0.3!", "churn@v0.0.2!", "churn@v0.0.1!#3"} <= set(repo.tags())
-    show, *_ = compat.compare_all(["churn"], refs=["churn#prod"])
+    show = compat.compare_all(["churn"], refs=["churn#prod"])[SHOW]
     assert show["churn"]["version"] is None
 
 
 def test_lm_deregister_then_bump(repo: GitRepo, lm: Cli, compat: Compat) -> None:
-    """A deregistered latest is skipped by the bump; the revived name can't be reused."""
+    """A deregistered latest is skipped by the bump; its version name can't be reused."""
     lm("register", "churn", "--version", "v1.0.0")
     repo.commit({"model.pkl": "2"})
     lm("register", "churn", "--version", "v2.0.0")
     lm("deregister", "churn", "v2.0.0")
     repo.commit({"model.pkl": "3"})
+    lm("register", "churn", "--version", "v2.0.0", ok=False)
     lm("register", "churn")  # patch of the latest *active* version: v1.0.1
     lm("assign", "churn", "--version", "v1.0.1", "--stage", "prod")
 
@@ -392,7 +405,7 @@ def test_lm_deprecate_and_revive(repo: GitRepo, lm: Cli, compat: Compat) -> None
     lm("deprecate", "churn", ok=False)  # deprecated already
 
     assert "churn@deprecated" in repo.tags()
-    show, *_ = compat.compare_all(["churn", "fraud"])
+    show = compat.compare_all(["churn", "fraud"])[SHOW]
     assert set(show) == {"fraud"}
 
     repo.commit({"model.pkl": "2"})
@@ -403,7 +416,7 @@ def test_lm_deprecate_and_revive(repo: GitRepo, lm: Cli, compat: Compat) -> None
     lm("register", "churn", "--bump-minor")
 
     assert "churn@deprecated#3" in repo.tags()
-    show, *_ = compat.compare_all(["churn"], refs=["churn#prod"])
+    show = compat.compare_all(["churn"], refs=["churn#prod"])[SHOW]
     assert show["churn"]["version"] == "v0.1.0"
     assert show["churn"]["active"] is True
 
@@ -421,10 +434,10 @@ def test_lm_monorepo_names(repo: GitRepo, lm: Cli, compat: Compat) -> None:
         "models/churn=model@v1.0.0", "models/churn=model#prod#1", "models/churn=model#dev#2",
         "models=churn#prod#1",
     } <= set(repo.tags())  # fmt: skip
-    show, *_ = compat.compare_all(
+    show = compat.compare_all(
         ["models/churn:model", "models:churn"],
         refs=["models/churn:model#prod", "models/churn:model@v0.0.1", "models:churn#prod"],
-    )
+    )[SHOW]
     assert set(show) == {"models/churn:model", "models:churn"}
 
 
@@ -433,12 +446,7 @@ def test_lm_monorepo_names(repo: GitRepo, lm: Cli, compat: Compat) -> None:
 # and counts its stages separately for ``--av``. landmark lists it once: those command lines
 # are compared there, not here.
 def _listing(name: str, *shortcuts: str) -> set[Argv]:
-    return {
-        ("show", name, "--json"),
-        ("show", name, "--json", "-d"),
-        ("show", name, "--json", "--vs", "-1", "--sort", "semver"),
-        *(("show", f"{name}{s}", "--json") for s in shortcuts),
-    }
+    return {*_versions_of(name), *(("show", f"{name}{s}", "--json") for s in shortcuts)}
 
 
 def test_lm_skip_registration(repo: GitRepo, lm: Cli, compat: Compat) -> None:
@@ -453,13 +461,13 @@ def test_lm_skip_registration(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     tags = set(repo.tags())
     assert {"churn#dev#1", "churn#dev", "churn#staging#2", "nlp#prod#1"} <= tags
     assert not any(t.startswith("churn@v0.0.2") for t in tags)
-    show, *_ = compat.compare_all(
+    show = compat.compare_all(
         ["churn", "nlp"],
         refs=["churn#dev", "churn#staging", "nlp#prod"],
         skip=_listing("churn", "#dev", "#staging")
         | _listing("nlp", "#prod")
         | {("show", "--json", "--av", "1")},
-    )
+    )[SHOW]
     assert show["churn"]["stage"] == {"dev": second, "staging": first, "prod": None}
     assert show["nlp"] == {
         "version": None,
@@ -492,9 +500,46 @@ def test_lm_several_artifacts(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     lm("assign", "nlp", "--version", "v0.0.1", "--stage", "prod")
     lm("assign", "churn", "--version", "v0.0.1", "--stage", "staging")
     lm("deprecate", "nlp")
+    lm("deprecate", "fraud")
+    lm("assign", "fraud", "--version", "v2.3.4", "--stage", "prod")  # any later event revives
 
-    show, *_ = compat.compare_all(["churn", "fraud"], refs=["churn#staging", "fraud#staging"])
+    show = compat.compare_all(
+        ["churn", "fraud", "nlp"],
+        refs=["churn#staging", "fraud#staging", "fraud#prod"],
+    )[SHOW]
     assert set(show) == {"churn", "fraud"}
+
+
+def test_lm_queries_that_find_nothing(repo: GitRepo, lm: Cli, compat: Compat) -> None:
+    """Unknown names, versions and stages, and ``-r`` from elsewhere: same answers (or both fail)."""
+    lm("register", "churn")
+    lm("assign", "churn", "--version", "v0.0.1", "--stage", "prod")
+    compat.compare(
+        ("show", "-r", str(repo.path), "--json"),
+        ("history", "-r", str(repo.path), "churn", "--json"),
+        ("show", "nope", "--json"),
+        ("show", "nope#prod", "--json"),
+        ("show", "churn@v9.9.9", "--json"),
+        ("show", "churn#nostage", "--json"),
+        ("check-ref", "nope", "--json"),
+        ("check-ref", "churn@v9.9.9", "--json"),
+    )
+    # Deliberate difference: gto prints [] for an unknown name; landmark says so (exit 3).
+    r = lm("history", "nope", "--json", ok=False)
+    assert r.exit_code == 3 and "artifact 'nope' not found" in r.output
+
+
+def test_lm_config_stages(repo: GitRepo, lm: Cli, compat: Compat) -> None:
+    """A ``.gto`` allow-list: ``show`` lists every allowed stage, ``stages`` the allowed ones."""
+    repo.commit({".gto": "stages: [dev, staging, prod]\ntypes: [model, dataset]\n"})
+    lm("register", "churn")
+    lm("assign", "churn", "--version", "v0.0.1", "--stage", "dev")
+    lm("assign", "churn", "--version", "v0.0.1", "--stage", "qa", ok=False)
+
+    show = compat.compare_all(
+        ["churn"], refs=["churn#dev", "churn#prod"], extra=[("stages", "--json", "--allowed")]
+    )[SHOW]
+    assert show["churn"]["stage"] == {"dev": "v0.0.1", "staging": None, "prod": None}
 
 
 def test_lm_artifacts_yaml(repo: GitRepo, lm: Cli, compat: Compat) -> None:
@@ -523,9 +568,9 @@ def test_lm_artifacts_yaml(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     )
     lm("register", "churn")
 
-    show, *_ = compat.compare_all(
+    show = compat.compare_all(
         ["churn", "segment", "empty"], refs=["churn#prod", "churn@v0.0.1", "churn@v0.0.2"]
-    )
+    )[SHOW]
     assert {n: d["registered"] for n, d in show.items()} == {
         "churn": True, "segment": False, "empty": False,
     }  # fmt: skip
@@ -544,6 +589,11 @@ def test_gto_tagger_date_is_wall_clock(repo: GitRepo, compat: Compat) -> None:
     stamp = int(repo.git("for-each-ref", "--format=%(taggerdate:unix)", "refs/tags/churn@v0.0.1"))
     assert before <= stamp <= after
     assert abs(stamp - int(os.environ["GIT_COMMITTER_DATE"].split()[0])) > 3600
+    # The batch driver prints what the gto executable prints.
+    argvs: list[Argv] = [("show", "churn", "--json"), ("show", "nope", "--json")]
+    direct = [compat.gto(*argv, ok=None) for argv in argvs]
+    assert compat.gto_reads(argvs) == direct
+    assert [o.ok for o in direct] == [True, False]
     compat.compare_all(["churn"])
 
 
@@ -595,6 +645,52 @@ def test_gto_prereleases_monorepo_skip_registration(repo: GitRepo, compat: Compa
     )
 
 
+def test_same_operations_write_the_same_tags(
+    repo: GitRepo, lm: Cli, compat: Compat, tmp_path: Path
+) -> None:
+    """The same commands through gto (here) and landmark (in a clone): the same tag names,
+    targets and messages, counters included."""
+    for i in range(4):
+        repo.commit({"model.pkl": str(i)})
+    twin = tmp_path / "twin"
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(twin)], check=True)
+    operations: list[Argv] = [
+        ("register", "churn", "HEAD~3"),
+        ("register", "churn", "HEAD~2", "--bump-minor"),
+        ("register", "dir/sub:model", "HEAD~3", "--version", "v1.2.3-rc.1+b.5"),
+        ("assign", "churn", "--version", "v0.0.1", "--stage", "prod"),
+        ("assign", "churn", "HEAD~1", "--stage", "staging"),  # registers v0.1.1 first
+        ("assign", "churn", "HEAD", "--stage", "dev", "--sr"),
+        ("assign", "churn", "--version", "v0.1.0", "--stage", "prod", "--simple", "true"),
+        ("assign", "dir/sub:model", "--version", "v1.2.3-rc.1+b.5", "--stage", "prod"),
+        ("deprecate", "churn", "v0.0.1", "prod"),
+        ("deprecate", "churn", "v0.1.0"),
+        ("deprecate", "dir/sub:model"),
+    ]
+    for op in operations:
+        compat.gto_write(*op)
+        lm(*op, "-r", str(twin))
+
+    def tags(path: Path) -> dict[str, tuple[str, str]]:
+        fmt = "%(refname:strip=2)%00%(*objectname)%00%(contents)%00"
+        out = subprocess.run(
+            ["git", "for-each-ref", f"--format={fmt}", "refs/tags"],
+            cwd=path, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        fields = out.split("\0")
+        return {
+            fields[i].strip(): (fields[i + 1], fields[i + 2].strip())
+            for i in range(0, len(fields) - 2, 3)
+        }
+
+    assert tags(twin) == tags(repo.path)
+    assert sorted(tags(repo.path)) == [
+        "churn#dev#3", "churn#prod", "churn#prod!#4", "churn#prod#1", "churn#staging#2",
+        "churn@v0.0.1", "churn@v0.1.0", "churn@v0.1.0!", "churn@v0.1.1",
+        "dir/sub=model#prod#1", "dir/sub=model@deprecated", "dir/sub=model@v1.2.3-rc.1+b.5",
+    ]  # fmt: skip
+
+
 def test_mixed_writers_share_counters(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     """landmark continues gto's counters, and gto continues landmark's."""
     compat.gto_write("register", "churn")
@@ -632,29 +728,32 @@ def _doctor(lm: Cli) -> tuple[int, str]:
 def test_malformed_and_lightweight_tags(repo: GitRepo, lm: Cli, compat: Compat) -> None:
     lm("register", "churn")
     lm("assign", "churn", "--version", "v0.0.1", "--stage", "prod")
-    good_show, good_history = compat.compare(("show", "--json"), ("history", "--json"))
     assert compat.landmark("doctor").ok
 
+    # Tags both tools ignore: a lightweight look-alike, near misses of the grammar, a release.
     repo.tick()
-    repo.git("tag", "-a", "foo@created", "-m", "not a registry event")
-    repo.git("tag", "churn@v9.9.9")  # lightweight: not an event
-    repo.git("tag", "v1.0.0")  # plain release tag: not registry-shaped, silently ignored
+    repo.git("tag", "churn@v9.9.9")
+    repo.git("tag", "-a", "churn@v1.0", "-m", "not SemVer")
+    repo.git("tag", "-a", "churn#prod!!", "-m", "two bangs")
+    repo.git("tag", "-a", "v1.0.0", "-m", "a plain release tag")
+    good = compat.compare_all(["churn"], refs=["churn#prod"])
 
-    # gto: the malformed tag breaks every read command (kept as documentation of why).
-    broken = compat.gto("show", "--json", ok=None)
-    assert not broken.ok, f"gto no longer fails on a malformed tag:\n{broken.stdout}"
+    # A tag gto parses half-way and then crashes on: every gto read command fails.
+    repo.git("tag", "-a", "foo@created", "-m", "not a registry event")
+    broken = compat.gto("show", "--json", ok=False)
+    assert "'action'" in broken.stdout + broken.stderr
 
     # landmark: everything else is still there, exactly as gto showed it before.
-    assert compat.landmark("show", "--json").json() == good_show
-    assert compat.landmark("history", "--json").json() == good_history
-    assert compat.landmark("show", "churn", "--json").json()[0]["version"] == "v0.0.1"
+    assert compat.landmark(*SHOW).json() == good[SHOW]
+    assert compat.landmark(*HISTORY).json() == good[HISTORY]
+    assert [v["version"] for v in compat.landmark("show", "churn", "--json").json()] == ["v0.0.1"]
     assert compat.landmark("check-ref", "churn@v9.9.9", "--json").stdout.strip() == ""
 
     code, text = _doctor(lm)
     assert code != 0
-    assert "foo@created" in text
-    assert "churn@v9.9.9" in text
-    assert "v1.0.0:" not in text
+    for tag in ("foo@created", "churn@v9.9.9", "churn@v1.0", "churn#prod!!"):
+        assert f"{tag}:" in text, text
+    assert "v1.0.0:" not in text  # not registry-shaped: not worth a warning
 
 
 def test_two_versions_on_one_commit(repo: GitRepo, lm: Cli, compat: Compat) -> None:
@@ -672,7 +771,9 @@ def test_two_versions_on_one_commit(repo: GitRepo, lm: Cli, compat: Compat) -> N
     }
     prod = compat.landmark("show", "churn#prod", "--json").json()
     assert [v["version"] for v in prod] == ["v1.0.0"]
-    assert prod[0]["stages"][0]["stage"] == "prod"
+    assert [s["stage"] for s in prod[0]["stages"]] == ["prod"]
+    staging = compat.landmark("show", "churn#staging", "--json").json()
+    assert [v["version"] for v in staging] == ["v1.0.0-rc.1"]
     history = compat.landmark("history", "churn", "--json").json()
     assert [(e["ref"], e["version"]) for e in history] == [
         ("churn#prod#2", "v1.0.0"),
@@ -680,9 +781,21 @@ def test_two_versions_on_one_commit(repo: GitRepo, lm: Cli, compat: Compat) -> N
         ("churn#staging#1", "v1.0.0-rc.1"),
         ("churn@v1.0.0-rc.1", "v1.0.0-rc.1"),
     ]
-    # gto resolves the assignment by commit alone, so it can't tell the two apart.
-    gto_show = compat.gto("show", "--json", ok=None)
-    assert not gto_show.ok or gto_show.json() != show
+    # gto refuses to read such a repo at all.
+    broken = compat.gto("show", "--json", ok=False)
+    assert "Multiple versions are not allowed on the same Git commit" in broken.stderr
+
+
+def test_two_versions_on_one_commit_custom_message(repo: GitRepo, lm: Cli) -> None:
+    """``-m`` replaces the message that names the version: the assignment must still land on
+    the version asked for (or be refused), never silently on the other one."""
+    lm("register", "churn", "--version", "v1.0.0-rc.1")
+    lm("register", "churn", "--version", "v1.0.0")
+    result = lm("assign", "churn", "--version", "v1.0.0-rc.1", "--stage", "dev", "-m", "ship it",
+                ok=None)  # fmt: skip
+    if result.exit_code == 0:
+        show = lm("show", "--json", tick=False).stdout
+        assert json.loads(show)["churn"]["stage"] == {"dev": "v1.0.0-rc.1"}
 
 
 def test_stage_on_unregistered_commit(repo: GitRepo, lm: Cli, compat: Compat) -> None:
