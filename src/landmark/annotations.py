@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import names, yamlio
-from .errors import ConfigError, Conflict, InvalidInput, NotFound
+from .errors import ConfigError, InvalidInput, NotFound
 from .git import Repo
 
 DVC_FILE = "dvc.yaml"
@@ -237,8 +237,3 @@ def remove(root: Path, name: str) -> str:
         del doc["artifacts"]
     yamlio.dump_roundtrip(doc, file)
     return file.relative_to(root).as_posix()
-
-
-def check_new(existing: dict[str, Annotation], name: str) -> None:
-    if name in existing:
-        raise Conflict(f"artifact {name!r} is already annotated in {existing[name].source}")

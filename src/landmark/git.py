@@ -217,10 +217,6 @@ class Repo:
         proc = self.git("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         return proc.stdout.decode().strip() or None
 
-    def tag_exists(self, name: str) -> bool:
-        proc = self.git("rev-parse", "--verify", "--quiet", f"refs/tags/{name}", check=False)
-        return proc.returncode == 0
-
     def read_files(self, specs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
         """Contents of (rev, path) pairs in one ``cat-file --batch``; missing ones are left out."""
         specs = list(dict.fromkeys(specs))
@@ -299,9 +295,6 @@ class Repo:
         proc = self.git("push", "--quiet", remote, *refs, check=False)
         if proc.returncode != 0:
             raise GitError(f"could not push to {remote!r}: {_first_line(proc.stderr)}")
-
-    def has_remote(self, remote: str = "origin") -> bool:
-        return self.git("remote", "get-url", remote, check=False).returncode == 0
 
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")

@@ -369,7 +369,7 @@ class Registry:
         if delete:
             tags = [
                 e.tag
-                for e in sorted(list(target.events) + target.stage_events(), key=lambda e: e.time)
+                for e in sorted(list(target.events) + target.stage_events(), key=lambda e: e.order)
             ]
             return self._delete(list(dict.fromkeys(tags)), push)
         return self._tag(
@@ -461,9 +461,6 @@ class Registry:
         if used or self.config.stages is None:
             return self.state().used_stages()
         return list(self.config.stages)
-
-    def version_of(self, art: ArtifactState, version: str) -> VersionState | None:
-        return next((v for v in art.versions if v.version == version), None)
 
     # -- annotations ------------------------------------------------------------------------
     def describe(self, ref: str, rev: str | None = None) -> ann.Annotation:

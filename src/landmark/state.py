@@ -301,7 +301,6 @@ class RegistryState:
     artifacts: dict[str, ArtifactState] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
     events: tuple[Event, ...] = ()
-    tag_names: frozenset[str] = frozenset()
 
     def artifact(self, name: str) -> ArtifactState | None:
         return self.artifacts.get(name)

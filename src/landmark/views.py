@@ -202,20 +202,6 @@ def history_entry(e: Event, version: str | None) -> Json:
     }
 
 
-def version_at(state: RegistryState, e: Event) -> str | None:
-    """The version an event belongs to (assignments: resolved by the fold)."""
-    if e.kind is Kind.DEPRECATION:
-        return None
-    if e.kind in (Kind.REGISTRATION, Kind.DEREGISTRATION):
-        return e.name.version
-    art = state.artifacts[e.artifact]
-    for v in art.versions:
-        for p in v.stages:
-            if e in p.events:
-                return v.version
-    return None  # pragma: no cover - every stage event is folded into some version
-
-
 def version_index(state: RegistryState) -> dict[str, str]:
     """tag -> version for every stage event (one pass, for history on large registries)."""
     index: dict[str, str] = {}
