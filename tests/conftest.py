@@ -166,7 +166,8 @@ def lm(repo: GitRepo) -> Cli:
 
 @pytest.fixture(scope="session")
 def gto_bin() -> Iterator[str]:
-    path = os.environ.get("LANDMARK_GTO") or shutil.which("gto")
+    local = Path(__file__).resolve().parent.parent / ".venv-gto" / "bin" / "gto"
+    path = os.environ.get("LANDMARK_GTO") or (str(local) if local.exists() else shutil.which("gto"))
     if not path or not Path(path).exists():
         pytest.fail("the real gto is required: run scripts/bootstrap (it installs .venv-gto)")
     yield path

@@ -134,6 +134,7 @@ class Repo:
         self.bare = bare
         self._head: str | None = None
         self._head_known = False
+        self.git_dir: Path | None = path if bare else None
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -158,6 +159,7 @@ class Repo:
         if lines[0] == "true" or len(lines) < 3:
             return cls(Path(lines[1]) if len(lines) > 1 else path.resolve(), bare=True)
         repo = cls(Path(lines[2]))
+        repo.git_dir = Path(lines[1])
         repo._head = lines[3] if len(lines) > 3 and _SHA_RE.match(lines[3]) else None
         repo._head_known = True
         return repo
@@ -172,7 +174,14 @@ class Repo:
 
     # -- reading --------------------------------------------------------------------------
     def tags(self, *names: str) -> list[RawTag]:
-        """Every tag (or the named ones) with tagger, date, message and target, in one call."""
+        """Every tag (or the named ones) with tagger, date, message and target.
+
+        For all tags, only the refs are listed (no object reads); the tag objects themselves
+        are immutable, so their parsed contents are kept in a cache keyed by object id, and
+        only tags not seen before are read (one ``cat-file --batch``).
+        """
+        if not names and self.git_dir is not None:
+            return self._cached_tags(self.git_dir / "landmark" / "tag-objects.v1")
         refs = [f"refs/tags/{n}" for n in names] if names else ["refs/tags"]
         data = self.git("for-each-ref", f"--format={_TAG_FORMAT}", *refs).stdout
         fields = data.decode(errors="replace").split("\0")
@@ -193,10 +202,77 @@ class Repo:
                     tagger=tagger,
                     tagger_email=email,
                     date=date if annotated else "",
-                    message=message,
+                    message=message if annotated else "",
                 )
             )
         return result
+
+    def _cached_tags(self, cache: Path) -> list[RawTag]:
+        import marshal
+
+        listing = self.git(
+            "for-each-ref",
+            "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)",
+            "refs/tags",
+        ).stdout.decode(errors="replace")
+        refs = [line.split("\0") for line in listing.splitlines() if line]
+        known: dict[str, tuple[str, str, str, str, str, str]] = {}
+        try:
+            loaded = marshal.loads(cache.read_bytes())
+            if isinstance(loaded, dict):
+                known = loaded
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # no cache yet, or an unreadable one: rebuild it
+        missing = [oid for _, oid, otype in refs if otype == "tag" and oid not in known]
+        if missing:
+            known.update(self._read_tag_objects(missing))
+        result = []
+        for name, oid, otype in refs:
+            if otype != "tag":
+                result.append(RawTag(name, False, oid, otype, "", "", "", ""))
+                continue
+            entry = known.get(oid)
+            if entry is not None:
+                result.append(RawTag(name, True, *entry))
+        if missing:
+            keep = {oid: known[oid] for _, oid, otype in refs if oid in known}
+            _write_quietly(cache, marshal.dumps(keep))
+        return result
+
+    def _read_tag_objects(self, oids: list[str]) -> dict[str, tuple[str, str, str, str, str, str]]:
+        """Parse annotated tag objects: (target, target type, tagger, email, date, message)."""
+        data = self.git(
+            "cat-file", "--batch", input="".join(f"{o}\n" for o in oids).encode()
+        ).stdout
+        out: dict[str, tuple[str, str, str, str, str, str]] = {}
+        pos = 0
+        for oid in oids:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            pos = end + 1
+            if len(header) != 3:
+                continue  # "missing"
+            size = int(header[2])
+            body = data[pos : pos + size].decode(errors="replace")
+            pos += size + 1
+            head, _, message = body.partition("\n\n")
+            fields = dict(line.split(" ", 1) for line in head.splitlines() if " " in line)
+            tagger, email, date = "", "", ""
+            if "tagger" in fields:
+                who, _, when = fields["tagger"].rpartition("> ")
+                tagger, _, email = who.partition(" <")
+                date = when.strip()
+            if "-----BEGIN" in message:
+                message = _SIG_RE.sub("", message)
+            out[oid] = (
+                fields.get("object", ""),
+                fields.get("type", ""),
+                tagger,
+                email,
+                date,
+                message,
+            )
+        return out
 
     def resolve(self, ref: str) -> str:
         """The commit a ref names; NotFound with the ref when there is none."""
@@ -295,6 +371,17 @@ class Repo:
         proc = self.git("push", "--quiet", remote, *refs, check=False)
         if proc.returncode != 0:
             raise GitError(f"could not push to {remote!r}: {_first_line(proc.stderr)}")
+
+
+def _write_quietly(path: Path, data: bytes) -> None:
+    """Replace a cache file atomically; a cache that can't be written is only slower."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
