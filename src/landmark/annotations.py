@@ -72,42 +72,33 @@ def _labels(value: Any, where: str) -> tuple[str, ...]:
     raise ConfigError(f"{where}: 'labels' must be a list")
 
 
-def _from_dvc(folder: str, last: str, body: Any, source: str) -> Annotation:
-    where = f"{source}: artifact {last!r}"
+def _build(name: str, body: Any, source: str, where: str, *, dvc: bool) -> Annotation:
+    """One annotation from its YAML mapping; DVC and GTO name two fields differently."""
     if body is None:
         body = {}
     if not isinstance(body, dict):
         raise ConfigError(f"{where} must be a mapping with 'path' and 'type'")
     path = body.get("path")
-    return Annotation(
-        name=names.join(folder, last),
-        type=body.get("type"),
-        path=str(path) if path is not None else None,
-        description=str(body.get("desc") or body.get("description") or ""),
-        labels=_labels(body.get("labels"), where),
-        meta=body.get("meta"),
-        virtual=False,
-        source=source,
-    )
-
-
-def _from_legacy(name: str, body: Any) -> Annotation:
-    where = f"{LEGACY_FILE}: artifact {name!r}"
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise ConfigError(f"{where} must be a mapping")
-    path = body.get("path")
+    description = (body.get("desc") or body.get("description")) if dvc else body.get("description")
     return Annotation(
         name=name,
         type=body.get("type"),
         path=str(path) if path is not None else None,
-        description=str(body.get("description") or ""),
+        description=str(description or ""),
         labels=_labels(body.get("labels"), where),
-        meta=body.get("custom"),
-        virtual=bool(body.get("virtual", True)),  # GTO's default, path or not
-        source=LEGACY_FILE,
+        meta=body.get("meta" if dvc else "custom"),
+        # DVC artifacts are files; GTO's model defaults to virtual, path or not.
+        virtual=False if dvc else bool(body.get("virtual", True)),
+        source=source,
     )
+
+
+def _from_dvc(folder: str, last: str, body: Any, source: str) -> Annotation:
+    return _build(names.join(folder, last), body, source, f"{source}: artifact {last!r}", dvc=True)
+
+
+def _from_legacy(name: str, body: Any) -> Annotation:
+    return _build(name, body, LEGACY_FILE, f"{LEGACY_FILE}: artifact {name!r}", dvc=False)
 
 
 def parse_dvc_yaml(data: bytes, source: str) -> dict[str, Annotation]:
