@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..errors import LandmarkError
 
-    args = sys.argv[1:] if argv is None else argv
+    args = (sys.argv[1:] if argv is None else argv) or ["--help"]
     # A command is short-lived and keeps what it allocates until it exits: cyclic GC passes
     # over the registry's objects would only cost time (seconds on 100,000 tags).
     gc.disable()
