@@ -18,9 +18,17 @@ def test_tag_cache_matches_git_and_follows_changes(repo: GitRepo) -> None:
     first = sorted(map(_key, r.tags()))
     cache = repo.path / ".git" / "landmark" / "tag-objects.v1"
     assert cache.exists()
-    # The same answer from git directly, for every field.
+    # Named tags are read without the cache and must agree with the cached listing.
     direct = sorted(map(_key, r.tags("a@v1.0.0", "light")))
     assert first == direct
+    # And with what git itself reports for each field.
+    fmt = "%(*objectname)|%(*objecttype)|%(taggername)|%(taggeremail:trim)|%(taggerdate:raw)"
+    expected = repo.git("for-each-ref", f"--format={fmt}", "refs/tags/a@v1.0.0").split("|")
+    [a] = [t for t in r.tags() if t.name == "a@v1.0.0"]
+    assert [a.target, a.target_type, a.tagger, a.tagger_email, a.date] == expected
+    assert a.message.strip() == "Registering artifact a version v1.0.0"
+    [light] = [t for t in r.tags() if t.name == "light"]
+    assert light.target == repo.git("rev-parse", "HEAD") and not light.annotated
     # New and deleted tags are seen; the cache is only an accelerator.
     repo.tick()
     repo.git("tag", "-a", "-m", "multi\n\nline message", "b@v2.0.0")

@@ -93,18 +93,6 @@ class CommitInfo:
     message: str
 
 
-_TAG_FIELDS = (
-    "%(refname:strip=2)",
-    "%(objecttype)",
-    "%(objectname)",
-    "%(*objectname)",
-    "%(*objecttype)",
-    "%(taggername)",
-    "%(taggeremail:trim)",
-    "%(taggerdate:raw)",
-    "%(contents)",
-)
-_TAG_FORMAT = "%00".join(_TAG_FIELDS) + "%00"
 _SIG_RE = re.compile(r"-----BEGIN (?:PGP|SSH) SIGNATURE-----.*", re.S)
 
 
@@ -176,53 +164,26 @@ class Repo:
     def tags(self, *names: str) -> list[RawTag]:
         """Every tag (or the named ones) with tagger, date, message and target.
 
-        For all tags, only the refs are listed (no object reads); the tag objects themselves
-        are immutable, so their parsed contents are kept in a cache keyed by object id, and
-        only tags not seen before are read (one ``cat-file --batch``).
+        Only the refs are listed (no object reads); tag objects are immutable, so for a full
+        listing their parsed contents are kept in a cache keyed by object id, and only tags
+        not seen before are read (one ``cat-file --batch``).
         """
-        if not names and self.git_dir is not None:
-            return self._cached_tags(self.git_dir / "landmark" / "tag-objects.v1")
-        refs = [f"refs/tags/{n}" for n in names] if names else ["refs/tags"]
-        data = self.git("for-each-ref", f"--format={_TAG_FORMAT}", *refs).stdout
-        fields = data.decode(errors="replace").split("\0")
-        n = len(_TAG_FIELDS)
-        result = []
-        for i in range(0, len(fields) - n + 1, n):
-            name, otype, oid, target, ttype, tagger, email, date, message = fields[i : i + n]
-            name = name.lstrip("\n")
-            annotated = otype == "tag"
-            if annotated and "-----BEGIN" in message:
-                message = _SIG_RE.sub("", message)
-            result.append(
-                RawTag(
-                    name=name,
-                    annotated=annotated,
-                    target=target if annotated else oid,
-                    target_type=ttype if annotated else otype,
-                    tagger=tagger,
-                    tagger_email=email,
-                    date=date if annotated else "",
-                    message=message if annotated else "",
-                )
-            )
-        return result
-
-    def _cached_tags(self, cache: Path) -> list[RawTag]:
         import marshal
 
+        patterns = [f"refs/tags/{n}" for n in names] or ["refs/tags"]
         listing = self.git(
-            "for-each-ref",
-            "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)",
-            "refs/tags",
+            "for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)", *patterns
         ).stdout.decode(errors="replace")
         refs = [line.split("\0") for line in listing.splitlines() if line]
+        cache = self.git_dir / "landmark" / "tag-objects.v1" if self.git_dir and not names else None
         known: dict[str, tuple[str, str, str, str, str, str]] = {}
-        try:
-            loaded = marshal.loads(cache.read_bytes())
-            if isinstance(loaded, dict):
-                known = loaded
-        except (OSError, ValueError, EOFError, TypeError):
-            pass  # no cache yet, or an unreadable one: rebuild it
+        if cache is not None:
+            try:
+                loaded = marshal.loads(cache.read_bytes())
+                if isinstance(loaded, dict):
+                    known = loaded
+            except (OSError, ValueError, EOFError, TypeError):
+                pass  # no cache yet, or an unreadable one: rebuild it
         missing = [oid for _, oid, otype in refs if otype == "tag" and oid not in known]
         if missing:
             known.update(self._read_tag_objects(missing))
@@ -234,7 +195,7 @@ class Repo:
             entry = known.get(oid)
             if entry is not None:
                 result.append(RawTag(name, True, *entry))
-        if missing:
+        if cache is not None and missing:
             keep = {oid: known[oid] for _, oid, otype in refs if oid in known}
             _write_quietly(cache, marshal.dumps(keep))
         return result

@@ -445,8 +445,8 @@ class Registry:
         state = self.state()
         if name is not None:
             self.artifact(name)
+        # state.events is already in Event.order
         chosen = [e for e in state.events if name is None or e.artifact == name]
-        chosen.sort(key=lambda e: e.order)
         return chosen if ascending else chosen[::-1]
 
     def check_ref(self, ref: str) -> list[Event]:
