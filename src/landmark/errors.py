@@ -7,7 +7,12 @@
     ├── Conflict                  version exists, tag exists, stage already assigned (4)
     ├── ConfigError               broken .gto, dvc.yaml, artifacts.yaml (5)
     ├── RepoError                 not a git repo, unreachable URL (6)
-    └── GitError                  git failed in a way the user has to look at (7)
+    ├── GitError                  git failed in a way the user has to look at (7)
+    ├── RemoteError               storage remote unreachable, no credentials, transfer failed (8)
+    ├── IntegrityError            bytes whose hash does not match what they claim to be (9)
+    ├── MissingDependency         an optional extra is not installed; says what to install (10)
+    └── UnsafeModel               loading would run code and the caller did not trust it (11)
+        (SignatureError is an InvalidInput: model input that does not match the signature)
 
 The CLI prints ``str(error)`` on one line and exits with ``error.exit_code``; the web layer maps
 the same classes to HTTP statuses in one place.
@@ -61,14 +66,39 @@ class GitError(LandmarkError):
     exit_code = 7
 
 
+class RemoteError(LandmarkError):
+    exit_code = 8
+
+
+class IntegrityError(LandmarkError):
+    exit_code = 9
+
+
+class MissingDependency(LandmarkError):
+    exit_code = 10
+
+
+class UnsafeModel(LandmarkError):
+    exit_code = 11
+
+
+class SignatureError(InvalidInput):
+    pass
+
+
 __all__ = [
     "ConfigError",
     "Conflict",
     "GitError",
+    "IntegrityError",
     "InvalidInput",
     "LandmarkError",
+    "MissingDependency",
     "NotFound",
+    "RemoteError",
     "RepoError",
+    "SignatureError",
     "UnknownStage",
     "UnknownType",
+    "UnsafeModel",
 ]

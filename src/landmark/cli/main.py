@@ -17,8 +17,18 @@ SECTIONS = {
     "Registering and promoting": ["register", "assign", "unassign", "deregister", "deprecate"],
     "Querying": ["show", "history", "describe", "check-ref", "stages", "doctor"],
     "Annotating": ["annotate", "remove"],
+    "Model files": ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"],
+    "Models": ["log-model", "import-mlflow", "describe-model"],
 }
 ALIASES = {"promote": "assign"}
+# Commands defined outside this module, imported only when named (or listed by --help), so
+# that registry commands never pay for the storage or model-packaging imports.
+LAZY = {
+    **dict.fromkeys(
+        ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"], "storage"
+    ),
+    **dict.fromkeys(["log-model", "import-mlflow", "describe-model"], "models"),
+}
 
 
 class Group(click.Group):
@@ -26,16 +36,29 @@ class Group(click.Group):
         return [c for cmds in SECTIONS.values() for c in cmds]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, ALIASES.get(name, name))
+        name = ALIASES.get(name, name)
+        if name not in self.commands and name in LAZY:
+            import importlib
+
+            module = importlib.import_module(f"{__package__}.{LAZY[name]}")
+            command = getattr(module, name.replace("-", "_"), None)
+            if command is None:
+                return None
+            self.commands[name] = command
+        return super().get_command(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         for section, cmds in SECTIONS.items():
             rows = []
             for name in cmds:
-                cmd = self.commands[name]
+                cmd = self.get_command(ctx, name)
+                if cmd is None:
+                    continue
                 alias = [a for a, t in ALIASES.items() if t == name]
                 label = f"{name} ({', '.join(alias)})" if alias else name
                 rows.append((label, cmd.get_short_help_str(70)))
+            if not rows:
+                continue
             with formatter.section(section):
                 formatter.write_dl(rows)
 
