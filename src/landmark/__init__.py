@@ -3,7 +3,8 @@
 Everything is imported on first use, so ``import landmark`` stays cheap.
 """
 
-from typing import TYPE_CHECKING, Any
+# Not imported from typing: the CLI's start-up must not pay for that module (mypy knows the name).
+TYPE_CHECKING = False
 
 __all__ = [
     "Registry",
@@ -26,6 +27,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .api import (
         annotate,
         assign,
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name == "Registry":
         from .registry import Registry
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import sys
 
-from .main import cli
+TYPE_CHECKING = False  # typing itself costs start-up time; mypy knows the name
+if TYPE_CHECKING:
+    import io
+    from typing import Any, TextIO
+
+    from .commands import cli
 
 
 def _error(message: str) -> None:
@@ -16,14 +20,54 @@ def _error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one line on stderr and a non-zero code for every user error."""
-    import click
-
-    from ..errors import LandmarkError
-
     args = (sys.argv[1:] if argv is None else argv) or ["--help"]
     # A command is short-lived and keeps what it allocates until it exits: cyclic GC passes
     # over the registry's objects would only cost time (seconds on 100,000 tags).
     gc.disable()
+    from . import replay
+
+    found = replay.fingerprint(args)
+    if found is None:
+        return _run(args)
+    import io
+
+    real = sys.stdout, sys.stderr
+    captured = [
+        io.TextIOWrapper(io.BytesIO(), encoding=r.encoding or "utf-8", errors=r.errors)
+        for r in real
+    ]
+    sys.stdout, sys.stderr = captured
+    try:
+        code = _run(args)
+    finally:
+        sys.stdout, sys.stderr = real
+        err_bytes = _drain(captured[1], real[1])
+        out_bytes = _drain(captured[0], real[0])
+    # Saved only when nothing changed while the command ran.
+    if code == 0 and replay.fingerprint(args) == found:
+        replay.save(found, code, out_bytes, err_bytes)
+    return code
+
+
+def _drain(captured: io.TextIOWrapper, real: TextIO) -> bytes:
+    """Pass captured output on to the real stream; the bytes as they were encoded."""
+    captured.flush()
+    data = captured.buffer.getvalue()  # type: ignore[attr-defined]
+    target = getattr(real, "buffer", None)
+    if target is not None:
+        real.flush()
+        target.write(data)
+    else:
+        real.write(data.decode(captured.encoding, captured.errors or "strict"))
+    return bytes(data)
+
+
+def _run(args: list[str]) -> int:
+    import click
+
+    from ..errors import LandmarkError
+    from .commands import cli
+
     traceback = "--traceback" in args or bool(os.environ.get("LANDMARK_TRACEBACK"))
     try:
         rv = cli.main(args=args, prog_name="landmark", standalone_mode=False)
@@ -52,14 +96,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    code = main()
+    from . import replay
+
+    code = replay.replay(sys.argv[1:])
+    if code is None:
+        code = main()
     # Skip interpreter teardown: freeing a large registry object by object takes longer
     # than the command itself, and there is nothing left to clean up.
     for stream in (sys.stdout, sys.stderr):
-        # The reader may have gone away (| head) or the stream been closed.
-        with contextlib.suppress(BrokenPipeError, ValueError):
+        try:  # noqa: SIM105 (importing contextlib costs start-up time)
             stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # the reader has gone away (| head) or the stream was closed
     os._exit(code)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "cli":
+        from .commands import cli
+
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["cli", "entry", "main"]

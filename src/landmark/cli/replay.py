@@ -1,0 +1,179 @@
+"""Replays the saved output of a read-only command when nothing it reads has changed.
+
+``show``, ``history`` and ``stages`` print a pure function of: the repository's tags, HEAD
+(annotations are read from its tree), the work tree's ``.gto`` and ``.landmark.yaml``, the
+command line and landmark's own code. All of these can be fingerprinted from a handful of file
+reads, without starting git or importing click, so a repeated query costs little more than the
+interpreter's start-up. Any change to an input gives a new fingerprint and a full run; only
+successful runs are saved. Set ``LANDMARK_NO_CACHE=1`` to bypass it.
+
+This module must stay importable with nothing but the standard library's lightest modules.
+"""
+
+import hashlib
+import marshal
+import os
+import sys
+
+COMMANDS = frozenset({"show", "history", "stages"})
+FORMAT = b"landmark-replay-1"
+KEEP = 64  # saved outputs per repository; older ones are pruned
+_TRUNK = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _repo_option(args: list[str]) -> str | None:
+    """The ``-r/--repo`` value (``.`` when absent); None when the line can't be read simply."""
+    location = "."
+    i = 1
+    while i < len(args):
+        a = args[i]
+        if a in ("-r", "--repo"):
+            if i + 1 >= len(args):
+                return None
+            location = args[i + 1]
+            i += 1
+        elif a.startswith("--repo="):
+            location = a[7:]
+        elif a.startswith("-r") and not a.startswith("--"):
+            location = a[2:]
+        i += 1
+    return location
+
+
+def _is_local(location: str) -> bool:
+    return "://" not in location and not (
+        ":" in location.split("/", 1)[0] and not os.path.exists(location)
+    )
+
+
+def _find_repo(start: str) -> tuple[str | None, str, str] | None:
+    """(work tree or None for a bare repo, git dir, common dir) containing ``start``."""
+    path = os.path.abspath(start)
+    if not os.path.isdir(path):
+        return None
+    while True:
+        dotgit = os.path.join(path, ".git")
+        if os.path.isdir(dotgit):
+            gitdir: str | None = dotgit
+        elif os.path.isfile(dotgit):
+            text = (_read(dotgit) or b"").decode(errors="replace").strip()
+            if not text.startswith("gitdir: "):
+                return None
+            gitdir = os.path.join(path, text[8:])
+        elif all(os.path.exists(os.path.join(path, p)) for p in ("HEAD", "objects", "refs")):
+            return None if path != os.path.abspath(start) else (None, path, path)
+        else:
+            gitdir = None
+        if gitdir is not None:
+            common = gitdir
+            pointer = _read(os.path.join(gitdir, "commondir"))
+            if pointer is not None:
+                common = os.path.join(gitdir, pointer.decode(errors="replace").strip())
+            return path, gitdir, common
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _code_stamp(h: "hashlib._Hash") -> None:
+    for folder in (_TRUNK, os.path.join(_TRUNK, "cli")):
+        with os.scandir(folder) as entries:
+            for e in sorted(entries, key=lambda e: e.name):
+                if e.name.endswith(".py"):
+                    st = e.stat()
+                    h.update(f"{e.name}:{st.st_mtime_ns}:{st.st_size};".encode())
+
+
+def _refs_stamp(h: "hashlib._Hash", folder: str) -> None:
+    """Loose refs by name, inode, size and change time: a rewritten ref changes all three."""
+    stack = [folder]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for e in sorted(entries, key=lambda e: e.name):
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                else:
+                    st = e.stat(follow_symlinks=False)
+                    h.update(f"{e.path}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns};".encode())
+
+
+def fingerprint(args: list[str]) -> tuple[str, str] | None:
+    """(cache folder, key) for this command line, or None where replay doesn't apply."""
+    if not args or args[0] not in COMMANDS or os.environ.get("LANDMARK_NO_CACHE"):
+        return None
+    location = _repo_option(args)
+    if location is None or not _is_local(location):
+        return None
+    found = _find_repo(os.path.expanduser(location))
+    if found is None:
+        return None
+    worktree, gitdir, common = found
+    if os.path.exists(os.path.join(common, "reftable")):
+        return None
+    h = hashlib.sha1(FORMAT)
+    _code_stamp(h)
+    h.update("\0".join(args).encode(errors="surrogateescape"))
+    h.update(f"\0{worktree}\0{gitdir}\0{sys.stdout.isatty()}\0".encode(errors="surrogateescape"))
+    for k in sorted(os.environ):
+        if k.startswith("LANDMARK_"):
+            h.update(f"{k}={os.environ[k]}\0".encode(errors="surrogateescape"))
+    head = _read(os.path.join(gitdir, "HEAD")) or b""
+    h.update(head + b"\0")
+    if head.startswith(b"ref: "):
+        target = head[5:].strip().decode(errors="replace")
+        h.update((_read(os.path.join(common, target)) or b"-") + b"\0")
+    h.update((_read(os.path.join(common, "packed-refs")) or b"-") + b"\0")
+    tags = os.path.join(common, "refs", "tags")
+    if os.path.isdir(tags):
+        _refs_stamp(h, tags)
+    if worktree is not None:
+        for name in (".gto", ".landmark.yaml"):
+            h.update(b"\0" + (_read(os.path.join(worktree, name)) or b"-"))
+    return os.path.join(gitdir, "landmark", "replay"), h.hexdigest()
+
+
+def replay(args: list[str]) -> int | None:
+    """Write the saved output of ``args`` and return its exit code; None on a miss."""
+    try:
+        found = fingerprint(args)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    data = _read(os.path.join(*found))
+    if data is None:
+        return None
+    try:
+        code, out, err = marshal.loads(data)
+    except (ValueError, EOFError, TypeError):
+        return None
+    if err:
+        sys.stderr.buffer.write(err)
+    sys.stdout.buffer.write(out)
+    return int(code)
+
+
+def save(found: tuple[str, str], code: int, out: bytes, err: bytes) -> None:
+    """Keep a successful run's output; never fail the command over it."""
+    folder, key = found
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{key}.{os.getpid()}")
+        with open(tmp, "wb") as f:
+            f.write(marshal.dumps((code, out, err)))
+        os.replace(tmp, os.path.join(folder, key))
+        with os.scandir(folder) as entries:
+            saved = [(e.stat().st_mtime_ns, e.path) for e in entries if not e.name.startswith(".")]
+        for _, path in sorted(saved)[:-KEEP]:
+            os.unlink(path)
+    except OSError:
+        pass
