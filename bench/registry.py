@@ -557,21 +557,34 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
     rows: list[Row] = []
 
-    def measure(row: Row, cli_args: list[str], repo: Path | None, peer: bool = True) -> None:
+    def measure(
+        row: Row,
+        cli_args: list[str],
+        repo: Path | None,
+        peer: bool = True,
+        landmark_env: dict[str, str] | None = None,
+    ) -> None:
         for tool in tools:
             if tool is gto and not peer:
                 continue
             argv = [str(tool.exe), *cli_args] + (["-r", str(repo)] if repo else [])
             policy = tool.heavy if repo else tool.quick
             log(f"{row.op}: {tool.name} ({policy.warmup} warm-up + {policy.repeat} timed) ...")
-            timing = time_command(argv, policy, cwd=workdir, env=env)
+            run_env = {**env, **landmark_env} if landmark_env and tool is not gto else env
+            timing = time_command(argv, policy, cwd=workdir, env=run_env)
             setattr(row, tool.name, timing)
             log(f"{row.op}: {tool.name} best {timing.best:.3f} s")
         rows.append(row)
 
     measure(Row("--help", Target(max_s=0.15)), ["--help"], None)
-    measure(Row("show", SHOW_TARGET), ["show"], small)
+    show_row = Row("show", SHOW_TARGET)
+    measure(show_row, ["show"], small)
     measure(Row("show --json", SHOW_TARGET), ["show", "--json"], small)
+    # Every call fully computed, as the first call after a tag or HEAD change is.
+    no_replay = {"LANDMARK_NO_CACHE": "1"}
+    uncached = Row("show, replay off", NO_TARGET)
+    measure(uncached, ["show"], small, peer=False, landmark_env=no_replay)
+    uncached.gto = show_row.gto
     measure(Row(f"show {BENCH_MODEL}", NO_TARGET), ["show", BENCH_MODEL], small)
     measure(Row("history", NO_TARGET), ["history"], small)
     measure(Row("history --json", NO_TARGET), ["history", "--json"], small)
@@ -600,6 +613,13 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         big = workdir / BIG.name
         size = f"({BIG.tag_count // 1000}k tags)"
         measure(Row(f"show {size}", Target(max_s=3.0)), ["show"], big, peer=args.gto_big)
+        measure(
+            Row(f"show {size}, replay off", Target(max_s=3.0)),
+            ["show"],
+            big,
+            peer=args.gto_big,
+            landmark_env=no_replay,
+        )
         measure(Row(f"show --json {size}", NO_TARGET), ["show", "--json"], big, args.gto_big)
 
     # Each check: what, ok (None where there is nothing to compare with), and the detail.
