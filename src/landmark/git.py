@@ -284,6 +284,20 @@ class Repo:
         wanted = set(names)
         return [p for p in data.split("\0") if p and p.rsplit("/", 1)[-1] in wanted]
 
+    def tree(self, rev: str, path: str) -> list[tuple[str, str]]:
+        """(path, mode) of every file at or under ``path`` at ``rev``; [] when there is none."""
+        proc = self.git("ls-tree", "-r", "-z", "--full-tree", rev, "--", path, check=False)
+        if proc.returncode != 0:
+            return []
+        entries = []
+        for record in proc.stdout.decode(errors="surrogateescape").split("\0"):
+            meta, _, name = record.partition("\t")
+            if name and (name == path or name.startswith(path.rstrip("/") + "/")):
+                mode, otype, _ = meta.split(" ", 2)
+                if otype == "blob":
+                    entries.append((name, mode))
+        return entries
+
     def commits(self, shas: Iterable[str]) -> dict[str, CommitInfo]:
         shas = list(dict.fromkeys(shas))
         if not shas:
