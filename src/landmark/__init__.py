@@ -16,10 +16,14 @@ __all__ = [
     "describe",
     "doctor",
     "find",
+    "get",
     "history",
     "latest",
+    "load_model",
+    "log_model",
     "register",
     "remove",
+    "save_model",
     "show",
     "stages",
     "state",
@@ -47,7 +51,18 @@ if TYPE_CHECKING:
         state,
         unassign,
     )
+    from .models.api import load_model, save_model
+    from .models.log import log_model
     from .registry import Registry
+    from .storage.get import get
+
+# Model packaging and storage live in their own subpackages, imported only when used.
+_MODELS = {
+    "save_model": "landmark.models.api",
+    "load_model": "landmark.models.api",
+    "log_model": "landmark.models.log",
+    "get": "landmark.storage.get",
+}
 
 
 def __getattr__(name: str) -> "Any":
@@ -55,6 +70,10 @@ def __getattr__(name: str) -> "Any":
         from .registry import Registry
 
         return Registry
+    if name in _MODELS:
+        import importlib
+
+        return getattr(importlib.import_module(_MODELS[name]), name)
     if name in __all__:
         from . import api
 

@@ -339,6 +339,24 @@ class Repo:
     def delete_tag(self, name: str) -> None:
         self.git("tag", "-d", "--", name)
 
+    def commit_paths(self, paths: Sequence[str], message: str) -> str:
+        """Stage ``paths`` and commit only them (whatever else is staged stays staged).
+
+        Returns the new HEAD, or the old one when the paths hold no change.
+        """
+        if self.bare:
+            raise RepoError(f"{self.url or self.path} has no work tree to commit in")
+        self.git("add", "-A", "--", *paths)
+        if self.git("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
+            head = self.head()
+            if head is None:
+                raise GitError("nothing to commit: the paths hold no files")
+            return head
+        # --only (the default with paths) leaves the rest of the index alone.
+        self.git("commit", "-q", "-m", message, "--", *paths)
+        self._head_known = False
+        return self.out("rev-parse", "HEAD").strip()
+
     def push_tags(
         self, names: Sequence[str], *, delete: bool = False, remote: str = "origin"
     ) -> None:

@@ -1,0 +1,1 @@
+"""Packaged models: a model directory with its framework, signatures and requirements."""

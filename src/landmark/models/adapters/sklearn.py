@@ -1,0 +1,114 @@
+"""scikit-learn: skops by default (loads without running code, checks its trusted types).
+
+``format="pickle"`` or ``"joblib"`` are there for estimators skops cannot write; they can run
+code when loaded, so the model is marked unsafe and loading needs ``trust=True``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ...errors import InvalidInput, UnsafeModel
+from ..adapter import Saved, SaveOptions, class_names, public_methods, require
+from ..meta import ModelMeta
+
+METHODS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "transform",
+    "score_samples",
+)
+FILES = {"skops": "model.skops", "pickle": "model.pkl", "joblib": "model.joblib"}
+
+
+def check_methods(model: object, requested: tuple[str, ...] | None, found: tuple[str, ...]) -> None:
+    for name in requested or ():
+        if not callable(getattr(model, name, None)):
+            raise InvalidInput(
+                f"{type(model).__name__} has no method {name!r} "
+                f"(it has {', '.join(found) or 'none of the usual ones'})"
+            )
+
+
+class SklearnAdapter:
+    name: ClassVar[str] = "sklearn"
+    framework: ClassVar[str] = "scikit-learn"
+
+    @classmethod
+    def handles(cls, model: object) -> bool:
+        return "sklearn.base.BaseEstimator" in class_names(model)
+
+    def save(self, model: object, directory: Path, options: SaveOptions) -> Saved:
+        fmt = options.format or "skops"
+        if fmt not in FILES:
+            raise InvalidInput(
+                f"unknown scikit-learn format {fmt!r}: use skops (default), pickle or joblib"
+            )
+        found = public_methods(model, METHODS)
+        check_methods(model, options.methods, found)
+        target = directory / FILES[fmt]
+        extra: dict[str, Any] = {}
+        safe = fmt == "skops"
+        if fmt == "skops":
+            sio = require("skops.io", "sklearn", "skops")
+            sio.dump(model, target)
+            # Types outside skops' default list (a user's own estimator class) need trust to
+            # load: record them, and call the model unsafe.
+            untrusted = sorted(sio.get_untrusted_types(file=target))
+            if untrusted:
+                extra["untrusted_types"] = untrusted
+                safe = False
+        elif fmt == "pickle":
+            import pickle
+
+            with open(target, "wb") as fh:
+                pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        else:
+            joblib = require("joblib", "sklearn")
+            joblib.dump(model, target)
+        return Saved(
+            files=(target.name,),
+            format=fmt,
+            safe=safe,
+            methods=options.methods or found,
+            extra=extra,
+            requires=("skops",) if fmt == "skops" else ("joblib",) if fmt == "joblib" else (),
+        )
+
+    def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
+        fmt = meta.format
+        if fmt not in FILES:
+            raise InvalidInput(f"{directory}: unknown scikit-learn format {fmt!r}")
+        path = directory / FILES[fmt]
+        if fmt == "skops":
+            sio = require("skops.io", "sklearn", "skops")
+            untrusted = sio.get_untrusted_types(file=path)
+            if untrusted and not trust:
+                shown = ", ".join(untrusted[:3]) + (" ..." if len(untrusted) > 3 else "")
+                raise UnsafeModel(
+                    f"{path} holds types skops does not trust ({shown}); "
+                    "load with trust=True (--trust) only if you trust its source"
+                )
+            return sio.load(path, trusted=untrusted or None)
+        # The metadata's ``safe`` flag could have been edited: refuse here too.
+        if not trust:
+            raise UnsafeModel(
+                f"{path} is a {fmt} file, which can run code when loaded; "
+                "load with trust=True (--trust) only if you trust its source"
+            )
+        if fmt == "pickle":
+            import pickle
+
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        joblib = require("joblib", "sklearn")
+        return joblib.load(path)
+
+    def call(self, model: object, method: str, data: object) -> object:
+        return getattr(model, method)(data)
+
+    def requirements(self, model: object) -> list[str]:
+        return ["scikit-learn", "numpy", "scipy"]

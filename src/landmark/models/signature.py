@@ -1,0 +1,464 @@
+"""Input/output signatures: inferred from a sample, checked (and safely cast) before each call.
+
+Kinds: ``dataframe`` (ordered columns with dtypes), ``series``, ``ndarray`` and ``tensor`` (dtype,
+shape with the batch dimension as ``None``), ``sparse``, ``list`` (of one item signature),
+``dict`` (named fields), ``scalar`` (``int``/``float``/``bool``/``str``/``bytes`` or a numpy
+dtype) and ``unknown`` (checks nothing). numpy, pandas and torch are never imported here unless
+the data already is one of their objects (we look them up in ``sys.modules``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import SignatureError
+
+KINDS = (
+    "dataframe",
+    "series",
+    "ndarray",
+    "tensor",
+    "sparse",
+    "list",
+    "dict",
+    "scalar",
+    "unknown",
+)
+PY_SCALARS = {"bool": bool, "int": int, "float": float, "str": str, "bytes": bytes}
+_LIST_SAMPLE = 1000  # items looked at when inferring a list's item signature
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One value's shape and types; the default (``unknown``) accepts anything."""
+
+    kind: str = "unknown"
+    dtype: str | None = None
+    shape: tuple[int | None, ...] | None = None
+    columns: tuple[Column, ...] = ()
+    fields: tuple[tuple[str, Signature], ...] = ()
+    item: Signature | None = None
+    type: str | None = None  # the Python type's name, for ``unknown``
+
+    # -- (de)serialising --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"kind": self.kind}
+        if self.dtype is not None:
+            doc["dtype"] = self.dtype
+        if self.shape is not None:
+            doc["shape"] = list(self.shape)
+        if self.kind == "dataframe":
+            doc["columns"] = [{"name": c.name, "dtype": c.dtype} for c in self.columns]
+        if self.kind == "dict":
+            doc["fields"] = {name: sig.to_dict() for name, sig in self.fields}
+        if self.item is not None:
+            doc["item"] = self.item.to_dict()
+        if self.type is not None:
+            doc["type"] = self.type
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> Signature:
+        if doc is None:
+            return cls()
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"a signature must be a mapping, not {type(doc).__name__}")
+        kind = str(doc.get("kind", "unknown"))
+        if kind not in KINDS:
+            raise ValueError(f"unknown signature kind {kind!r}")
+        shape = doc.get("shape")
+        return cls(
+            kind=kind,
+            dtype=None if doc.get("dtype") is None else str(doc["dtype"]),
+            shape=None if shape is None else tuple(None if d is None else int(d) for d in shape),
+            columns=tuple(
+                Column(str(c["name"]), str(c["dtype"])) for c in doc.get("columns") or []
+            ),
+            fields=tuple((str(k), cls.from_dict(v)) for k, v in (doc.get("fields") or {}).items()),
+            item=None if doc.get("item") is None else cls.from_dict(doc["item"]),
+            type=None if doc.get("type") is None else str(doc["type"]),
+        )
+
+    def describe(self) -> str:
+        """A short human form: ``DataFrame[age: int64, city: object]``, ``ndarray[float64, (*, 4)]``."""
+        k = self.kind
+        if k == "dataframe":
+            return "DataFrame[" + ", ".join(f"{c.name}: {c.dtype}" for c in self.columns) + "]"
+        if k in ("ndarray", "tensor", "sparse"):
+            return f"{k}[{self.dtype}, {_shape_text(self.shape)}]"
+        if k == "series":
+            return f"Series[{self.dtype}]"
+        if k == "list":
+            return f"list[{self.item.describe() if self.item else 'any'}]"
+        if k == "dict":
+            return "dict{" + ", ".join(f"{n}: {s.describe()}" for n, s in self.fields) + "}"
+        if k == "scalar":
+            return str(self.dtype)
+        return f"unknown ({self.type})" if self.type else "any"
+
+
+def _shape_text(shape: tuple[int | None, ...] | None) -> str:
+    if shape is None:
+        return "any shape"
+    dims = ", ".join("*" if d is None else str(d) for d in shape)
+    return f"({dims},)" if len(shape) == 1 else f"({dims})"
+
+
+# -- what the data is, without importing anything ----------------------------------------
+
+
+def _mod(name: str) -> Any:
+    return sys.modules.get(name)
+
+
+def _is_dataframe(data: Any) -> bool:
+    pd = _mod("pandas")
+    return pd is not None and isinstance(data, pd.DataFrame)
+
+
+def _is_series(data: Any) -> bool:
+    pd = _mod("pandas")
+    return pd is not None and isinstance(data, pd.Series)
+
+
+def _is_ndarray(data: Any) -> bool:
+    np = _mod("numpy")
+    return np is not None and isinstance(data, np.ndarray)
+
+
+def _is_np_scalar(data: Any) -> bool:
+    np = _mod("numpy")
+    return np is not None and isinstance(data, np.generic)
+
+
+def _is_tensor(data: Any) -> bool:
+    torch = _mod("torch")
+    return torch is not None and isinstance(data, torch.Tensor)
+
+
+def _is_sparse(data: Any) -> bool:
+    sp = _mod("scipy.sparse")
+    return sp is not None and bool(sp.issparse(data))
+
+
+def _batch_shape(shape: tuple[int, ...]) -> tuple[int | None, ...]:
+    return (None, *(int(d) for d in shape[1:])) if shape else ()
+
+
+def _torch_dtype(t: Any) -> str:
+    return str(t.dtype).removeprefix("torch.")
+
+
+# -- inference --------------------------------------------------------------------------
+
+
+def infer(data: Any) -> Signature:
+    """The signature of a sample; the first dimension of arrays is the batch (``None``)."""
+    if _is_dataframe(data):
+        return Signature(
+            "dataframe",
+            columns=tuple(Column(str(c), str(t)) for c, t in data.dtypes.items()),
+        )
+    if _is_series(data):
+        return Signature("series", dtype=str(data.dtype))
+    if _is_ndarray(data):
+        return Signature("ndarray", dtype=str(data.dtype), shape=_batch_shape(data.shape))
+    if _is_tensor(data):
+        return Signature("tensor", dtype=_torch_dtype(data), shape=_batch_shape(tuple(data.shape)))
+    if _is_sparse(data):
+        return Signature("sparse", dtype=str(data.dtype), shape=_batch_shape(data.shape))
+    if _is_np_scalar(data):
+        return Signature("scalar", dtype=str(data.dtype))
+    for name, cls in PY_SCALARS.items():  # bool first: it is an int too
+        if isinstance(data, cls):
+            return Signature("scalar", dtype=name)
+    if isinstance(data, (list, tuple)):
+        return Signature("list", item=_common([infer(x) for x in data[:_LIST_SAMPLE]]))
+    if isinstance(data, Mapping):
+        return Signature("dict", fields=tuple((str(k), infer(v)) for k, v in data.items()))
+    return Signature("unknown", type=_type_name(data))
+
+
+def _type_name(data: Any) -> str:
+    cls = type(data)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+def _common(items: list[Signature]) -> Signature:
+    """One signature for every item of a list; ints and floats mixed make floats."""
+    if not items:
+        return Signature()
+    first = items[0]
+    if all(s == first for s in items):
+        return first
+    if all(s.kind == "scalar" and s.dtype in ("int", "float") for s in items):
+        return Signature("scalar", dtype="float")
+    if all(s.kind == "list" for s in items):
+        return Signature("list", item=_common([s.item or Signature() for s in items]))
+    return Signature()
+
+
+# -- validation -------------------------------------------------------------------------
+
+
+def validate(sig: Signature, data: Any, where: str = "input") -> Any:
+    """``data`` checked against ``sig`` (SignatureError naming what is wrong), safely cast."""
+    check = _CHECKS.get(sig.kind)
+    return data if check is None else check(sig, data, where)
+
+
+def _what(data: Any) -> str:
+    if _is_dataframe(data):
+        return "a DataFrame"
+    if _is_ndarray(data):
+        return f"an ndarray of {data.dtype} with shape {tuple(data.shape)}"
+    return f"{type(data).__name__}"
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(repr(x) for x in items)
+
+
+def _plural(items: list[str], word: str) -> str:
+    return word if len(items) == 1 else word + "s"
+
+
+def _dtype_verdict(actual: str, expected: str) -> str:
+    """``ok``, ``cast`` (lossless: int -> float, float32 -> float64 ...) or ``bad``."""
+    if actual == expected:
+        return "ok"
+    textual = ("object", "string", "str", "category")
+    if expected in textual:
+        return "cast" if actual in textual or actual.startswith("<U") else "bad"
+    if actual.lower() == expected.lower():  # pandas' nullable Int64 and numpy's int64
+        return "cast"
+    np = _mod("numpy")
+    if np is None:
+        return "bad"
+    try:
+        a, e = np.dtype(actual), np.dtype(expected)
+    except TypeError:
+        return "bad"
+    if a.kind == e.kind == "M":  # datetimes in another unit
+        return "cast"
+    return "cast" if np.can_cast(a, e, "safe") else "bad"
+
+
+def _check_dataframe(sig: Signature, data: Any, where: str) -> Any:
+    expected = [c.name for c in sig.columns]
+    if not _is_dataframe(data):
+        if isinstance(data, (Mapping, list)):
+            import pandas as pd
+
+            try:
+                data = pd.DataFrame(data)
+            except (ValueError, TypeError) as e:
+                raise SignatureError(
+                    f"{where}: cannot make a DataFrame of it ({e}); "
+                    f"pass a DataFrame with columns {_names(expected)}"
+                ) from e
+        else:
+            raise SignatureError(
+                f"{where}: expected a pandas DataFrame with columns {_names(expected)}, "
+                f"got {_what(data)}"
+            )
+    actual = [str(c) for c in data.columns]
+    missing = [c for c in expected if c not in actual]
+    if missing:
+        raise SignatureError(
+            f"{where}: missing {_plural(missing, 'column')} {_names(missing)} "
+            f"(the model takes {_names(expected)})"
+        )
+    extra = [c for c in actual if c not in expected]
+    if extra:
+        raise SignatureError(
+            f"{where}: unexpected {_plural(extra, 'column')} {_names(extra)} "
+            f"(the model takes {_names(expected)}); drop {'it' if len(extra) == 1 else 'them'} first"
+        )
+    by_name = {str(c): c for c in data.columns}
+    if actual != expected:
+        data = data[[by_name[c] for c in expected]]
+    casts: dict[Any, str] = {}
+    for col in sig.columns:
+        have = str(data.dtypes[by_name[col.name]])
+        verdict = _dtype_verdict(have, col.dtype)
+        if verdict == "bad":
+            raise SignatureError(
+                f"{where}: column {col.name!r} has dtype {have}, the model expects {col.dtype}"
+            )
+        if verdict == "cast":
+            casts[by_name[col.name]] = col.dtype
+    return data.astype(casts) if casts else data
+
+
+def _check_series(sig: Signature, data: Any, where: str) -> Any:
+    if not _is_series(data):
+        import pandas as pd
+
+        data = pd.Series(data)
+    have = str(data.dtype)
+    verdict = _dtype_verdict(have, str(sig.dtype))
+    if verdict == "bad":
+        raise SignatureError(f"{where}: dtype {have}, the model expects {sig.dtype}")
+    return data.astype(sig.dtype) if verdict == "cast" else data
+
+
+def _check_shape(sig: Signature, shape: tuple[int, ...], where: str) -> None:
+    if sig.shape is None:
+        return
+    if len(shape) != len(sig.shape):
+        raise SignatureError(
+            f"{where}: shape {tuple(shape)} has {len(shape)} dimensions, the model expects "
+            f"{len(sig.shape)}: {_shape_text(sig.shape)} (* is the batch size)"
+        )
+    for axis, (have, want) in enumerate(zip(shape, sig.shape, strict=True)):
+        if want is not None and have != want:
+            raise SignatureError(
+                f"{where}: dimension {axis} is {have}, the model expects {want} "
+                f"(shape {_shape_text(sig.shape)}, got {tuple(shape)})"
+            )
+
+
+def _check_ndarray(sig: Signature, data: Any, where: str) -> Any:
+    import numpy as np
+
+    if not _is_ndarray(data):
+        if _is_dataframe(data) or _is_series(data):
+            data = data.to_numpy()
+        elif _is_tensor(data):
+            data = data.detach().cpu().numpy()
+        else:
+            # Plain Python numbers carry no width: let numpy convert them to the expected type.
+            try:
+                data = np.asarray(data, dtype=sig.dtype)
+            except (ValueError, TypeError) as e:
+                raise SignatureError(
+                    f"{where}: cannot convert {type(data).__name__} to an array of {sig.dtype} ({e})"
+                ) from e
+    _check_shape(sig, data.shape, where)
+    if sig.dtype is not None:
+        have = str(data.dtype)
+        verdict = _dtype_verdict(have, sig.dtype)
+        if verdict == "bad":
+            raise SignatureError(f"{where}: dtype {have}, the model expects {sig.dtype}")
+        if verdict == "cast":
+            data = data.astype(sig.dtype)
+    return data
+
+
+def _check_tensor(sig: Signature, data: Any, where: str) -> Any:
+    import torch
+
+    if not _is_tensor(data):
+        try:
+            data = torch.as_tensor(data)
+        except (ValueError, TypeError, RuntimeError) as e:
+            raise SignatureError(
+                f"{where}: cannot convert {type(data).__name__} to a tensor ({e})"
+            ) from e
+        if sig.dtype is not None and not data.is_floating_point() and "float" in sig.dtype:
+            data = data.to(getattr(torch, sig.dtype))
+    _check_shape(sig, tuple(data.shape), where)
+    if sig.dtype is not None:
+        have = _torch_dtype(data)
+        if have != sig.dtype:
+            want = getattr(torch, sig.dtype, None)
+            if want is None or not torch.can_cast(data.dtype, want):
+                raise SignatureError(f"{where}: dtype {have}, the model expects {sig.dtype}")
+            data = data.to(want)
+    return data
+
+
+def _check_sparse(sig: Signature, data: Any, where: str) -> Any:
+    shape = getattr(data, "shape", None)
+    if shape is None:
+        raise SignatureError(f"{where}: expected a sparse matrix or an array, got {_what(data)}")
+    _check_shape(sig, tuple(shape), where)
+    return data
+
+
+def _check_list(sig: Signature, data: Any, where: str) -> Any:
+    if _is_ndarray(data) or _is_series(data):
+        data = data.tolist()
+    if not isinstance(data, (list, tuple)):
+        raise SignatureError(f"{where}: expected a list, got {_what(data)}")
+    if sig.item is None or sig.item.kind == "unknown":
+        return data
+    return [validate(sig.item, x, f"{where}[{i}]") for i, x in enumerate(data)]
+
+
+def _check_dict(sig: Signature, data: Any, where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise SignatureError(
+            f"{where}: expected a mapping with keys {_names([n for n, _ in sig.fields])}, "
+            f"got {_what(data)}"
+        )
+    expected = [n for n, _ in sig.fields]
+    actual = [str(k) for k in data]
+    missing = [k for k in expected if k not in actual]
+    if missing:
+        raise SignatureError(f"{where}: missing {_plural(missing, 'key')} {_names(missing)}")
+    extra = [k for k in actual if k not in expected]
+    if extra:
+        raise SignatureError(
+            f"{where}: unexpected {_plural(extra, 'key')} {_names(extra)} "
+            f"(the model takes {_names(expected)})"
+        )
+    by_name = {str(k): k for k in data}
+    return {
+        by_name[name]: validate(field_sig, data[by_name[name]], f"{where}[{name!r}]")
+        for name, field_sig in sig.fields
+    }
+
+
+def _scalar_kind(dtype: str) -> str:
+    if dtype in PY_SCALARS:
+        return dtype
+    np = _mod("numpy")
+    if np is None:
+        import numpy as np
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        return dtype
+    return {"b": "bool", "i": "int", "u": "int", "f": "float", "U": "str", "S": "bytes"}.get(
+        kind, dtype
+    )
+
+
+def _check_scalar(sig: Signature, data: Any, where: str) -> Any:
+    want = _scalar_kind(str(sig.dtype))
+    have = infer(data)
+    if have.kind != "scalar":
+        raise SignatureError(f"{where}: expected a single {sig.dtype}, got {_what(data)}")
+    got = _scalar_kind(str(have.dtype))
+    if got == want:
+        return data
+    if want == "float" and got == "int":
+        return float(data)
+    raise SignatureError(f"{where}: expected {sig.dtype}, got {have.dtype} ({data!r:.40})")
+
+
+_CHECKS = {
+    "dataframe": _check_dataframe,
+    "series": _check_series,
+    "ndarray": _check_ndarray,
+    "tensor": _check_tensor,
+    "sparse": _check_sparse,
+    "list": _check_list,
+    "dict": _check_dict,
+    "scalar": _check_scalar,
+}
+
+__all__ = ["KINDS", "Column", "Signature", "infer", "validate"]

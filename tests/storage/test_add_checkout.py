@@ -1,0 +1,410 @@
+"""``landmark add``, ``checkout`` and ``status`` on real temporary git repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from landmark.storage import workspace
+from landmark.storage.cache import repo_cache
+from landmark.storage.dvcfile import read_dvcfile
+from landmark.storage.hashing import file_md5
+
+from ..conftest import Cli, GitRepo
+
+HOUR_AGO = time.time() - 3600
+
+
+def write(root: Path, rel: str, data: bytes, mode: int | None = None) -> Path:
+    """A file whose mtime is well in the past, so the stat cache may vouch for it."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if mode is not None:
+        path.chmod(mode)
+    os.utime(path, (HOUR_AGO, HOUR_AGO))
+    return path
+
+
+def make_data(root: Path) -> None:
+    write(root, "model.bin", b"weights" * 1000)
+    write(root, "data/a.txt", b"a\n")
+    write(root, "data/sub/b.txt", b"b\n")
+    write(root, "data/sub/c.txt", b"a\n")  # same bytes as a.txt: one object
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file outside .git (and dvc's scratch folder .dvc/tmp), with its bytes."""
+    return {
+        rel: p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file()
+        for rel in (p.relative_to(root).as_posix(),)
+        if not rel.startswith((".git/", ".dvc/tmp/"))
+    }
+
+
+def set_cache_type(root: Path, kind: str) -> None:
+    (root / ".dvc").mkdir(exist_ok=True)
+    (root / ".dvc" / "config").write_text(f"[cache]\n    type = {kind}\n")
+
+
+def one_line_error(result: object) -> str:
+    err = result.stderr  # type: ignore[attr-defined]
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return str(err)
+
+
+# -- add ----------------------------------------------------------------------------------------
+def test_add_file_and_folder(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    out = lm("add", "model.bin", "data").output
+    assert "Added model.bin, data" in out and "git add model.bin.dvc data.dvc .gitignore" in out
+
+    (model,) = read_dvcfile(repo.path / "model.bin.dvc")
+    assert (model.path, model.md5, model.size, model.nfiles) == (
+        "model.bin",
+        file_md5(repo.path / "model.bin"),
+        7000,
+        None,
+    )
+    (data,) = read_dvcfile(repo.path / "data.dvc")
+    assert data.is_dir and data.nfiles == 3 and data.size == 6
+    cache = repo_cache(repo.path)
+    manifest = cache.read_manifest(data.md5)
+    assert [e.relpath for e in manifest] == ["a.txt", "sub/b.txt", "sub/c.txt"]
+    # three files, two distinct contents, a manifest and the model: four objects
+    assert len(list(cache.iter_hashes())) == 4
+    for md5 in cache.iter_hashes():
+        assert stat.S_IMODE(cache.path(md5).stat().st_mode) == 0o444
+    assert (repo.path / ".gitignore").read_text() == "/model.bin\n/data\n"
+    # .dvc/ is made as dvc init makes it, so git and dvc both see a dvc repository
+    assert (repo.path / ".dvc" / ".gitignore").read_text() == "/config.local\n/tmp\n/cache\n"
+    assert {".dvc/config", ".dvc/.gitignore"} <= set(out.split())
+    assert repo.git("status", "--porcelain", "--untracked-files=all").splitlines() == [
+        "?? .dvc/.gitignore",
+        "?? .dvc/config",
+        "?? .gitignore",
+        "?? data.dvc",
+        "?? model.bin.dvc",
+    ]
+
+
+def test_hardlinks_share_the_inode_and_the_cache_is_read_only(repo: GitRepo, lm: Cli) -> None:
+    set_cache_type(repo.path, "hardlink")
+    make_data(repo.path)
+    report = workspace.track(repo.path, [repo.path / "model.bin", repo.path / "data"])
+    # four files linked; a.txt and sub/c.txt share one object
+    assert report.links == {"hardlink": 4} and report.stored == 3
+    cache = repo_cache(repo.path)
+    for rel in ("model.bin", "data/a.txt", "data/sub/c.txt"):
+        ws = repo.path / rel
+        obj = cache.path(file_md5(ws))
+        assert ws.stat().st_ino == obj.stat().st_ino
+        assert stat.S_IMODE(obj.stat().st_mode) == 0o444
+
+
+def test_copy_link_type_keeps_the_work_tree_writable(repo: GitRepo, lm: Cli) -> None:
+    set_cache_type(repo.path, "copy")
+    make_data(repo.path)
+    report = workspace.track(repo.path, [repo.path / "model.bin"])
+    assert report.links == {"copy": 1}
+    ws = repo.path / "model.bin"
+    obj = repo_cache(repo.path).path(report.outputs[0].md5)
+    assert ws.stat().st_ino != obj.stat().st_ino
+    assert obj.read_bytes() == ws.read_bytes()
+    assert stat.S_IMODE(ws.stat().st_mode) == 0o644
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o444
+    (repo.path / "model.bin").unlink()
+    lm("checkout")
+    assert stat.S_IMODE(ws.stat().st_mode) == 0o644 and ws.read_bytes() == obj.read_bytes()
+
+
+def test_default_link_kind_is_the_best_this_filesystem_has(repo: GitRepo) -> None:
+    make_data(repo.path)
+    report = workspace.track(repo.path, [repo.path / "model.bin"])
+    ((kind, count),) = report.links.items()
+    assert count == 1 and kind in ("reflink", "hardlink", "copy")
+    ws = repo.path / "model.bin"
+    obj = repo_cache(repo.path).path(report.outputs[0].md5)
+    assert (ws.stat().st_ino == obj.stat().st_ino) == (kind == "hardlink")
+
+
+def test_executable_file_keeps_its_mode(repo: GitRepo, lm: Cli) -> None:
+    write(repo.path, "run.sh", b"#!/bin/sh\necho hi\n", mode=0o755)
+    lm("add", "run.sh")
+    assert "isexec: true" in (repo.path / "run.sh.dvc").read_text()
+    assert os.access(repo.path / "run.sh", os.X_OK)
+    (repo.path / "run.sh").unlink()
+    lm("checkout")
+    assert os.access(repo.path / "run.sh", os.X_OK)
+
+
+def test_readd_unchanged_reads_nothing_and_rewrites_nothing(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    first = workspace.track(repo.path, [repo.path / "data"])
+    assert first.hashed == 3
+    pointer = repo.path / "data.dvc"
+    before = (pointer.read_bytes(), pointer.stat().st_mtime_ns)
+    again = workspace.track(repo.path, [repo.path / "data"])
+    assert (again.hashed, again.stored, again.files) == (0, 0, 3)
+    assert (pointer.read_bytes(), pointer.stat().st_mtime_ns) == before
+    assert (repo.path / ".gitignore").read_text() == "/data\n"
+
+    # one changed file is the only one read again
+    path = repo.path / "data" / "sub" / "b.txt"
+    path.unlink()  # a hard link to the cache is replaced, not written through
+    write(repo.path, "data/sub/b.txt", b"changed\n")
+    third = workspace.track(repo.path, [repo.path / "data"])
+    assert (third.hashed, third.stored) == (1, 1)
+    assert third.outputs[0].md5 != first.outputs[0].md5
+
+
+def test_stat_cache_survives_a_damaged_file(repo: GitRepo) -> None:
+    make_data(repo.path)
+    workspace.track(repo.path, [repo.path / "data"])
+    stats = repo.path / ".dvc" / "tmp" / "landmark-stats"
+    stats.write_bytes(b"\x00garbage")
+    assert workspace.track(repo.path, [repo.path / "data"]).hashed == 3
+    assert workspace.track(repo.path, [repo.path / "data"]).hashed == 0
+
+
+def test_gitignore_is_updated_beside_the_path_and_keeps_its_lines(repo: GitRepo, lm: Cli) -> None:
+    write(repo.path, "models/churn/model.pkl", b"pickle")
+    (repo.path / "models" / "churn" / ".gitignore").write_text("*.log\n# keep me")
+    lm("add", "models/churn/model.pkl")
+    assert (repo.path / "models/churn/.gitignore").read_text() == "*.log\n# keep me\n/model.pkl\n"
+    assert (repo.path / "models/churn/model.pkl.dvc").exists()
+    (out,) = read_dvcfile(repo.path / "models/churn/model.pkl.dvc")
+    assert out.path == "model.pkl"
+    lm("add", "models/churn/model.pkl")
+    assert (repo.path / "models/churn/.gitignore").read_text().count("/model.pkl") == 1
+    # git now ignores the data and sees the pointer
+    assert repo.git("check-ignore", "models/churn/model.pkl") == "models/churn/model.pkl"
+
+
+def test_add_from_a_subfolder_and_odd_names(repo: GitRepo, lm: Cli) -> None:
+    write(repo.path, "sub/#weird [1].bin", b"x")
+    Cli(repo.path / "sub", repo)("add", "#weird [1].bin")
+    assert (repo.path / "sub" / "#weird [1].bin.dvc").exists()
+    ignored = repo.git("check-ignore", "sub/#weird [1].bin")
+    assert ignored == "sub/#weird [1].bin"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["nothere.bin"], 3, "does not exist"),
+        (["../outside.bin"], 2, "outside the repository"),
+        (["README.md"], 4, "tracked by git"),
+        (["data/a.txt"], 4, "inside data, tracked by data.dvc"),
+        (["model.bin", "nothere.bin"], 3, "does not exist"),
+        (["data", "data/sub"], 2, "data/sub is inside data"),
+        ([".git/config"], 2, "inside .git"),
+        (["model.bin.dvc"], 2, "pointer file"),
+    ],
+)
+def test_bad_paths_fail_on_one_line_and_write_nothing(
+    repo: GitRepo, lm: Cli, args: list[str], code: int, words: str
+) -> None:
+    make_data(repo.path)
+    (repo.path.parent / "outside.bin").write_bytes(b"x")
+    if args[0].startswith("data/a"):
+        lm("add", "data")
+    if args[0].endswith(".dvc"):
+        lm("add", "model.bin")
+    before = snapshot(repo.path)
+    result = lm("add", *args, ok=False)
+    assert result.exit_code == code
+    assert words in one_line_error(result)
+    assert snapshot(repo.path) == before
+
+
+def test_add_outside_any_repository(tmp_path: Path, repo: GitRepo) -> None:
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    (lonely / "f").write_bytes(b"x")
+    result = Cli(lonely, repo)("add", "f", ok=False)
+    assert result.exit_code == 6 and "not inside a git or dvc repository" in one_line_error(result)
+    assert sorted(os.listdir(lonely)) == ["f"]
+
+
+# -- checkout -----------------------------------------------------------------------------------
+def test_checkout_restores_what_is_missing_only(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    lm("add", "model.bin", "data")
+    tree = snapshot(repo.path)
+    (repo.path / "model.bin").unlink()
+    (repo.path / "data" / "sub" / "b.txt").unlink()
+    kept = (repo.path / "data" / "a.txt").stat().st_ino
+    out = lm("checkout").output
+    assert "Restored data" in out and "Restored model.bin" in out
+    assert snapshot(repo.path) == tree
+    assert (repo.path / "data" / "a.txt").stat().st_ino == kept  # untouched
+    assert lm("checkout").output.strip() == "Everything is up to date"
+
+
+def test_checkout_refuses_to_overwrite_changes_unless_forced(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    lm("add", "model.bin", "data")
+    tree = snapshot(repo.path)
+    (repo.path / "model.bin").unlink()
+    write(repo.path, "model.bin", b"retrained")
+    write(repo.path, "data/new.txt", b"untracked")
+    result = lm("checkout", ok=False)
+    assert result.exit_code == 4
+    assert "--force" in one_line_error(result)
+    assert (repo.path / "model.bin").read_bytes() == b"retrained"
+
+    # only the named target: the other output is left as it is
+    result = lm("checkout", "model.bin.dvc", ok=False)
+    assert "model.bin has changes" in one_line_error(result)
+    lm("checkout", "--force", "model.bin")
+    assert (repo.path / "model.bin").read_bytes() == tree["model.bin"]
+    assert (repo.path / "data" / "new.txt").exists()
+
+    lm("checkout", "--force")
+    assert snapshot(repo.path) == tree
+
+
+def test_checkout_a_path_inside_a_tracked_folder(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    lm("add", "data")
+    (repo.path / "data" / "a.txt").unlink()
+    (repo.path / "data" / "sub" / "b.txt").unlink()
+    lm("checkout", "data/sub")
+    assert (repo.path / "data" / "sub" / "b.txt").read_bytes() == b"b\n"
+    assert not (repo.path / "data" / "a.txt").exists()
+
+
+def test_checkout_without_the_objects_says_to_pull(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    lm("add", "model.bin", "data")
+    cache = repo_cache(repo.path)
+    for md5 in list(cache.iter_hashes()):
+        if not md5.endswith(".dir"):
+            cache.remove(md5)
+    (repo.path / "model.bin").unlink()
+    before = snapshot(repo.path)
+    result = lm("checkout", ok=False)
+    assert result.exit_code == 3
+    assert "landmark pull" in one_line_error(result)
+    assert snapshot(repo.path) == before
+    result = lm("checkout", "nothing-like-it", ok=False)
+    assert result.exit_code == 3 and "not tracked" in one_line_error(result)
+
+
+def test_checkout_in_a_fresh_clone_from_a_shared_cache(
+    repo: GitRepo, lm: Cli, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared-cache"
+    (repo.path / ".dvc").mkdir()
+    (repo.path / ".dvc" / "config").write_text(f"[cache]\n    dir = {shared}\n")
+    make_data(repo.path)
+    lm("add", "model.bin", "data")
+    tree = snapshot(repo.path)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "track")
+    clone = tmp_path / "clone"
+    repo.git("clone", "-q", str(repo.path), str(clone))
+    Cli(clone, repo)("checkout")
+    assert snapshot(clone) == tree
+
+
+# -- status -------------------------------------------------------------------------------------
+def test_status_names_what_differs(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    write(repo.path, "other.bin", b"other")
+    lm("add", "model.bin", "data", "other.bin")
+    assert "up to date" in lm("status").output
+    lm("status", "-q")
+
+    (repo.path / "model.bin").unlink()
+    (repo.path / "data" / "a.txt").unlink()
+    write(repo.path, "data/a.txt", b"edited\n")
+    repo_cache(repo.path).remove(read_dvcfile(repo.path / "other.bin.dvc")[0].md5)
+    out = lm("status").output
+    assert "missing:" in out and "model.bin  (model.bin.dvc)" in out
+    assert "modified:" in out and "data  (data.dvc)" in out
+    assert "not in cache: other.bin" in out and "landmark pull" in out
+    assert lm("status", "-q", ok=False).exit_code == 1
+    rows = {r["path"]: r for r in json.loads(lm("status", "--json").output)["outputs"]}
+    assert rows["model.bin"]["workspace"] == "missing"
+    assert rows["data"]["workspace"] == "modified"
+    assert rows["other.bin"]["workspace"] == "ok" and len(rows["other.bin"]["missing_objects"]) == 1
+
+    local = workspace.status_local(repo.path, [repo.path / "data"])
+    assert [o.path for o in local.outputs] == ["data"] and not local.clean
+    # the objects a remote status needs: the files, then the manifest
+    assert local.hashes()[-1].endswith(".dir") and len(local.hashes()) == 3
+
+
+def test_status_counts_pipeline_outputs_from_dvc_lock(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    lm("add", "model.bin")
+    (model,) = read_dvcfile(repo.path / "model.bin.dvc")
+    (repo.path / "model.bin.dvc").unlink()
+    (repo.path / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    outs:\n"
+        f"    - path: model.bin\n      hash: md5\n      md5: {model.md5}\n      size: {model.size}\n"
+    )
+    (row,) = workspace.status_local(repo.path).outputs
+    assert (row.source, row.path, row.workspace) == ("dvc.lock", "model.bin", "ok")
+    (repo.path / "model.bin").unlink()
+    lm("checkout")
+    assert (repo.path / "model.bin").read_bytes() == b"weights" * 1000
+
+
+def test_a_change_through_a_hard_link_is_caught(repo: GitRepo, lm: Cli) -> None:
+    """Root ignores the read-only mode: writing into a hard-linked file changes the cached
+    object too. It must not pass for the tracked bytes."""
+    set_cache_type(repo.path, "hardlink")
+    make_data(repo.path)
+    lm("add", "data")
+    path = repo.path / "data" / "a.txt"
+    path.chmod(0o644)
+    with open(path, "ab") as f:
+        f.write(b"more")
+    out = lm("status").output
+    assert "modified:" in out and "not in cache: data" in out
+    result = lm("checkout", "--force", ok=False)
+    assert "landmark pull" in one_line_error(result)
+    lm("add", "data")
+    assert "up to date" in lm("status").output
+
+
+def test_outputs_may_not_overlap(repo: GitRepo, lm: Cli) -> None:
+    """dvc's rule: one place declares an output, and none is inside another."""
+    make_data(repo.path)
+    lm("add", "data/sub/b.txt")
+    result = lm("add", "data", ok=False)
+    assert result.exit_code == 4
+    assert "holds data/sub/b.txt, tracked by data/sub/b.txt.dvc" in one_line_error(result)
+    (repo.path / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    outs:\n"
+        f"    - path: model.bin\n      hash: md5\n      md5: {'a' * 32}\n      size: 1\n"
+    )
+    result = lm("add", "model.bin", ok=False)
+    assert "model.bin is already an output in dvc.lock" in one_line_error(result)
+    assert not (repo.path / "model.bin.dvc").exists()
+
+
+def test_symlink_link_type(repo: GitRepo, lm: Cli) -> None:
+    set_cache_type(repo.path, "symlink")
+    make_data(repo.path)
+    lm("add", "model.bin", "data")
+    cache = repo_cache(repo.path)
+    ws = repo.path / "model.bin"
+    assert ws.is_symlink() and ws.resolve() == cache.path(file_md5(ws)).resolve()
+    assert "0 hashed" in lm("add", "model.bin").output  # a link we made may be added again
+    ws.unlink()
+    (repo.path / "data" / "a.txt").unlink()
+    lm("checkout")
+    assert ws.is_symlink() and ws.read_bytes() == b"weights" * 1000
+    assert (repo.path / "data" / "a.txt").read_bytes() == b"a\n"
+    assert "up to date" in lm("status").output
