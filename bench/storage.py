@@ -372,11 +372,18 @@ def remove(path: Path) -> None:
         path.unlink()
 
 
-def best_of(repeat: int, fn: Callable[[], float], cache: PageCache | None = None) -> list[float]:
+def runs_of(
+    repeat: int,
+    fn: Callable[[], float],
+    cache: PageCache,
+    prepare: Callable[[], None] | None = None,
+) -> list[float]:
+    """`repeat` timings of `fn`, each after `prepare` (untimed) and a settled page cache."""
     runs = []
     for _ in range(repeat):
-        if cache is not None:
-            cache.settle()
+        if prepare is not None:
+            prepare()
+        cache.settle()
         runs.append(fn())
     return runs
 
@@ -399,19 +406,16 @@ def measure_floor(
         return seconds
 
     def fresh_scratch() -> None:
+        # Deleting the last copy's files is untimed and written back before the next copy.
         shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
 
     if big is not None:
         path = str(big.source)
         log("floor: md5sum / cp of the big file ...")
-        floor["md5sum_big"] = best_of(repeat, lambda: wall(["md5sum", path]), cache)
-
-        def cp_big() -> float:
-            fresh_scratch()
-            scratch.mkdir()
-            return wall(["cp", path, str(scratch / BIG_NAME)])
-
-        floor["cp_big"] = best_of(repeat, cp_big, cache)
+        floor["md5sum_big"] = runs_of(repeat, lambda: wall(["md5sum", path]), cache)
+        cp_big = ["cp", path, str(scratch / BIG_NAME)]
+        floor["cp_big"] = runs_of(repeat, lambda: wall(cp_big), cache, fresh_scratch)
         out = run(["md5sum", path], cwd=workdir, env=env).split()[0]
         if out != big.md5:
             raise WrongBytes(f"md5sum says {out}, the generator {big.md5}")
@@ -438,13 +442,9 @@ def measure_floor(
     if small is not None:
         log("floor: cp -r of the small files ...")
 
-        def cp_small() -> float:
-            fresh_scratch()
-            scratch.mkdir()
-            return wall(["cp", "-r", str(small.source), str(scratch / SMALL_NAME)])
-
-        floor["cp_r_small"] = best_of(repeat, cp_small, cache)
-    fresh_scratch()
+        cp_small = ["cp", "-r", str(small.source), str(scratch / SMALL_NAME)]
+        floor["cp_r_small"] = runs_of(repeat, lambda: wall(cp_small), cache, fresh_scratch)
+    shutil.rmtree(scratch, ignore_errors=True)
     return floor
 
 

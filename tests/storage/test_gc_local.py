@@ -117,3 +117,42 @@ def test_gc_command_keeps_the_work_tree_and_removes_the_rest(repo: GitRepo, lm: 
     result = lm("gc", "--no-workspace", "-f", ok=False)
     assert result.exit_code == 2 and "nothing would be kept" in result.stderr
     assert cache.exists(v2.md5)
+
+
+def test_gc_keeps_registered_versions_and_refs(repo: GitRepo, lm: Cli, tmp_path: Path) -> None:
+    """Registered, non-deprecated versions keep their bytes after the work tree moved on."""
+    (repo.path / "dvc.yaml").write_text("artifacts:\n  m:\n    type: model\n    path: model.bin\n")
+    versions = {}
+    for n in (1, 2, 3):
+        target = repo.path / "model.bin"
+        if target.exists():
+            target.unlink()
+        target.write_bytes(f"weights v{n}".encode())
+        lm("add", "model.bin")
+        (out,) = read_dvcfile(repo.path / "model.bin.dvc")
+        versions[n] = out.md5
+        repo.commit(message=f"v{n}")
+        if n < 3:
+            lm("register", "m", "--version", f"v{n}.0.0")
+    cache = repo_cache(repo.path)
+    storage = tmp_path / "storage"
+    lm("remote", "add", "-d", "s", str(storage))
+    lm("push")
+    lm("gc", "-f")  # v3 is the work tree's, v1 and v2 are registered: nothing goes
+    assert all(cache.exists(h) for h in versions.values())
+    lm("deregister", "m", "v1.0.0")
+    out = lm("gc", "-f").output
+    assert "Removed 1 object" in out
+    assert not cache.exists(versions[1]) and cache.exists(versions[2])
+    # --no-registry keeps only the work tree (and --ref versions)
+    lm("gc", "-f", "--no-registry", "--ref", "m@v2.0.0")
+    assert cache.exists(versions[2])
+    lm("deprecate", "m")
+    lm("gc", "-f", "-c")
+    assert not cache.exists(versions[2]) and cache.exists(versions[3])
+    remote_objects = {
+        p.parent.name + p.name for p in (storage / "files" / "md5").rglob("*") if p.is_file()
+    }
+    assert remote_objects == {versions[3]}
+    result = lm("gc", "-f", "--ref", "m@v9.0.0", ok=False)
+    assert result.exit_code == 3

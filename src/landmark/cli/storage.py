@@ -470,12 +470,37 @@ def _render_local_status(local: Any) -> None:
         click.echo("Objects not in the cache come with `landmark pull` (or `landmark fetch`)")
 
 
-def keep_hashes(root: Path, workspace: bool) -> set[str]:
-    """What `landmark gc` keeps. The registry-aware part (registered versions, --ref) plugs in
-    here: add it to the set returned (see storage.retention)."""
+def keep_hashes(
+    root: Path, workspace: bool, registry: bool = True, refs: tuple[str, ...] = ()
+) -> set[str]:
+    """What `landmark gc` keeps: the work tree's outputs, every registered version that is not
+    deprecated (or deregistered), and the versions REFs name."""
     from ..storage.gc import keep_hashes as workspace_keep
 
-    return workspace_keep(root, workspace=workspace)
+    extra: set[str] = set()
+    if registry or refs:
+        from ..registry import Registry
+        from ..storage.retention import registry_roots
+
+        reg = Registry(root)
+        if registry:
+            extra |= registry_roots(reg, refs).hashes
+        else:
+            extra |= _ref_roots(reg, refs)
+    return workspace_keep(root, workspace=workspace, extra=extra)
+
+
+def _ref_roots(reg: Any, refs: tuple[str, ...]) -> set[str]:
+    from ..errors import NotFound
+    from ..storage.get import locate
+
+    roots = set()
+    for ref in refs:
+        found = locate(reg, ref)
+        if found.output is None:
+            raise NotFound(f"{ref} is tracked by git, not by DVC: there is nothing to keep for it")
+        roots.add(found.output.md5)
+    return roots
 
 
 @click.command()
@@ -484,10 +509,33 @@ def keep_hashes(root: Path, workspace: bool) -> set[str]:
     "-w/-W", "--workspace/--no-workspace", default=True, show_default=True,
     help="Keep what the work tree's .dvc files and dvc.lock need.",
 )  # fmt: skip
+@click.option(
+    "--registry/--no-registry", default=True, show_default=True,
+    help="Keep what every registered, non-deprecated version needs.",
+)  # fmt: skip
+@click.option(
+    "--ref", "refs", multiple=True, metavar="REF",
+    help="Also keep this version (NAME@v1.2.3, NAME#STAGE, NAME@latest); repeatable.",
+)  # fmt: skip
+@click.option("-c", "--cloud", is_flag=True, help="Also remove unkept objects from the remote.")
+@click.option("-r", "--remote", default=None, metavar="NAME", help="Remote for --cloud.")
 @click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed.")
 @click.option("-f", "--force", is_flag=True, help="Don't ask for confirmation.")
-def gc(root: str | None, workspace: bool, dry_run: bool, force: bool) -> None:
-    """Remove from the cache every object that what is kept does not need."""
+def gc(
+    root: str | None,
+    workspace: bool,
+    registry: bool,
+    refs: tuple[str, ...],
+    cloud: bool,
+    remote: str | None,
+    dry_run: bool,
+    force: bool,
+) -> None:
+    """Remove from the cache every object that what is kept does not need.
+
+    Kept: the work tree's outputs, every registered version that is not deprecated, and
+    --ref versions. With -c, unkept objects are removed from the remote as well.
+    """
     from ..errors import InvalidInput
     from ..storage.cache import repo_cache
     from ..storage.gc import gc as collect
@@ -495,23 +543,43 @@ def gc(root: str | None, workspace: bool, dry_run: bool, force: bool) -> None:
     from ..storage.workspace import find_root, repo_lock
 
     repo_root = find_root(root)
-    keep = keep_hashes(repo_root, workspace)
+    keep = keep_hashes(repo_root, workspace, registry, refs)
     if not keep and not workspace:
-        raise InvalidInput("nothing would be kept: say what to keep (drop --no-workspace)")
+        raise InvalidInput(
+            "nothing would be kept: say what to keep (drop --no-workspace, or --ref a version)"
+        )
     cache = repo_cache(repo_root)
+    store = None
+    if cloud:
+        from ..storage.transfer import open_store
+
+        store = open_store(repo_root, remote)
     if not dry_run and not force:
         preview = collect(cache, keep, dry_run=True)
-        if not preview.removed:
+        remote_doomed: list[str] = []
+        if store is not None:
+            from ..storage.transfer import gc_remote
+
+            remote_doomed = gc_remote(store, keep, cache, dry_run=True)
+        if not preview.removed and not remote_doomed:
             click.echo("Nothing to remove")
             return
+        extra = f" and {_plural(len(remote_doomed), 'object')} from the remote" if store else ""
         click.confirm(
             f"Remove {_plural(len(preview.removed), 'object')} "
-            f"({format_size(preview.freed)}) from {cache.root}?",
+            f"({format_size(preview.freed)}) from {cache.root}{extra}?",
             abort=True,
             err=True,
         )
     with repo_lock(repo_root):  # no add or checkout halfway through while objects go
-        result = collect(cache, keep_hashes(repo_root, workspace) if not dry_run else keep, dry_run)
+        keep = keep_hashes(repo_root, workspace, registry, refs) if not dry_run else keep
+        result = collect(cache, keep, dry_run)
+        if store is not None:
+            from ..storage.transfer import gc_remote
+
+            removed_remote = gc_remote(store, keep, cache, dry_run=dry_run)
+            verb = "Would remove" if dry_run else "Removed"
+            click.echo(f"{verb} {_plural(len(removed_remote), 'object')} from the remote")
     for md5 in result.unknown_dirs:
         click.echo(f"warning: kept directory {md5} has no manifest in the cache: its files "
                    "may have been removed; `landmark pull` restores them", err=True)  # fmt: skip

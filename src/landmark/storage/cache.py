@@ -7,7 +7,6 @@ import errno
 import os
 import stat
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -123,7 +122,7 @@ class ObjectCache:
         """A fresh temp path beside the object's final place (same filesystem, so the final
         rename is atomic); the caller writes it and hands it to :meth:`commit_tmp`."""
         parent = self._parent(md5)
-        return Path(f"{parent}/{TMP_PREFIX}{md5[2:]}-{uuid.uuid4().hex[:12]}")
+        return Path(f"{parent}/{TMP_PREFIX}{md5[2:]}-{os.urandom(6).hex()}")
 
     def commit_tmp(self, tmp_path: Path, md5: str, verify: bool = True) -> Path:
         """Rename a finished temp file into place, read-only; a wrong hash removes it and
@@ -350,7 +349,7 @@ class Linker:
     def replace(self, src: str, dest: str) -> str:
         """Make ``dest`` a link to ``src``, replacing whatever is there, atomically."""
         parent, name = os.path.split(dest)
-        tmp = os.path.join(parent, f"{TMP_PREFIX}{name[:40]}-{uuid.uuid4().hex[:8]}")
+        tmp = os.path.join(parent, f"{TMP_PREFIX}{name[:40]}-{os.urandom(4).hex()}")
         kind = self.link(src, tmp)
         try:
             if kind in ("reflink", "copy"):

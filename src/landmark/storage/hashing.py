@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -76,12 +75,16 @@ def manifest_bytes(entries: Iterable[DirEntry]) -> bytes:
     comes before ``a/b``), with json's default separators and ASCII escapes; sizes are not
     stored.
     """
+    import json
+
     rows = sorted((e.relpath, e.md5) for e in entries)
     return json.dumps([{"md5": md5, "relpath": rel} for rel, md5 in rows]).encode()
 
 
 def parse_manifest(data: bytes, source: str = ".dir object") -> list[DirEntry]:
     """The entries of a ``.dir`` object; sizes are 0 unless the manifest carries them."""
+    import json
+
     try:
         rows = json.loads(data)
         return [DirEntry(str(r["relpath"]), str(r["md5"]), int(r.get("size") or 0)) for r in rows]

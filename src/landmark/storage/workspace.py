@@ -290,10 +290,11 @@ def walk_files(top: str, jobs: int | None = None) -> list[tuple[str, str, os.sta
     does; symlinked folders not entered), skipping ``.git``/``.dvc``/``.hg`` folders and our
     own temp files; unsorted.
 
-    The folders are read first (names and types, no ``stat``), then the files are stat'ed on a
-    thread pool: on a cold cache each ``stat`` waits for the disk, and many can wait at once.
+    One pass, one thread: ``stat`` calls are too short for a thread pool to pay for itself,
+    warm or cold (``jobs`` is accepted for symmetry and ignored).
     """
-    names: list[tuple[str, str]] = []
+    out: list[tuple[str, str, os.stat_result]] = []
+    isreg = statmod.S_ISREG
     stack = [(top, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -303,22 +304,16 @@ def walk_files(top: str, jobs: int | None = None) -> list[tuple[str, str, os.sta
                 if entry.is_dir(follow_symlinks=False):
                     if name not in SKIP_DIRS:
                         stack.append((entry.path, f"{prefix}{name}/"))
-                elif not name.startswith(TMP_PREFIX):
-                    names.append((prefix + name, entry.path))
-    stats = _run_chunks(names, _stat_or_none, jobs)
-    isreg = statmod.S_ISREG
-    return [
-        (rel, path, st)
-        for (rel, path), st in zip(names, stats, strict=True)
-        if st is not None and isreg(st.st_mode)
-    ]
-
-
-def _stat_or_none(item: tuple[str, str]) -> os.stat_result | None:
-    try:
-        return os.stat(item[1])
-    except (FileNotFoundError, NotADirectoryError):
-        return None  # a dangling symlink, or gone while we looked
+                    continue
+                if name.startswith(TMP_PREFIX):
+                    continue
+                try:
+                    st = entry.stat()
+                except (FileNotFoundError, NotADirectoryError):
+                    continue  # a dangling symlink, or gone while we looked
+                if isreg(st.st_mode):
+                    out.append((prefix + name, entry.path, st))
+    return out
 
 
 # -- values ---------------------------------------------------------------------------------------
