@@ -76,8 +76,13 @@ class Backend:
     def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
         remotes.add_remote(repo, name, self.url, default=default, cwd=repo)
 
+    _view: RemoteStore | None = None
+
     def store(self) -> RemoteStore:
-        return open_remote(remotes.Remote("view", self.url, self.options()))
+        """A store of its own on the remote, to look at it (one: a new S3 client costs time)."""
+        if self._view is None:
+            self._view = open_remote(remotes.Remote("view", self.url, self.options()))
+        return self._view
 
     def options(self) -> tuple[tuple[str, str], ...]:
         return ()

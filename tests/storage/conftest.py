@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -62,6 +63,9 @@ def s3_server() -> Iterator[S3Server]:
     server = S3Server()
     yield server
     server.stop()
+    # Run weakref callbacks of s3fs/aiobotocore objects now rather than while xdist stops the
+    # worker (it interrupts the main thread, and a callback caught there prints a warning).
+    gc.collect()
 
 
 @pytest.fixture(params=["local", "memory", "s3"])

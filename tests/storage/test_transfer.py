@@ -324,7 +324,7 @@ def test_large_object_is_verified_on_the_way_in(
 
     backend.write(md5(big), big[:-1] + bytes([big[-1] ^ 1]))
     third = clone(repo, tmp_path / "third")
-    with pytest.raises(IntegrityError, match="big.bin"):
+    with pytest.raises(IntegrityError, match=r"big\.bin"):
         transfer.pull_repo(third, [third / "big.bin"])
     assert not repo_cache(third).exists(md5(big))
     assert not (third / "big.bin").exists()
