@@ -64,21 +64,7 @@ class ObjectCache:
 
     def iter_hashes(self) -> Iterator[str]:
         """Every complete object's hash (``.dir`` included); partial temp files are skipped."""
-        try:
-            prefixes = sorted(os.listdir(self._base))
-        except FileNotFoundError:
-            return
-        for prefix in prefixes:
-            if len(prefix) != 2:
-                continue
-            try:
-                names = os.listdir(os.path.join(self._base, prefix))
-            except NotADirectoryError:
-                continue
-            for name in sorted(names):
-                md5 = prefix + name
-                if is_hash(md5):
-                    yield md5
+        return walk_objects(self._base)
 
     def _parent(self, md5: str) -> str:
         parent = f"{self._base}/{md5[:2]}"
@@ -191,6 +177,26 @@ class ObjectCache:
             seen.setdefault(e.md5, None)
         seen.pop(md5, None)
         return [*seen, md5]
+
+
+def walk_objects(base: str) -> Iterator[str]:
+    """The object hashes under a ``files/md5`` folder (a cache's or a local remote's), sorted;
+    temp files and strays are skipped."""
+    try:
+        prefixes = sorted(os.listdir(base))
+    except FileNotFoundError:
+        return
+    for prefix in prefixes:
+        if len(prefix) != 2:
+            continue
+        try:
+            names = os.listdir(os.path.join(base, prefix))
+        except NotADirectoryError:
+            continue
+        for name in sorted(names):
+            md5 = prefix + name
+            if is_hash(md5):
+                yield md5
 
 
 def _unlink_quiet(path: str | os.PathLike[str]) -> None:
@@ -401,4 +407,5 @@ __all__ = [
     "link",
     "reflink",
     "repo_cache",
+    "walk_objects",
 ]

@@ -36,13 +36,12 @@ from ..errors import (
     NotFound,
     RemoteError,
 )
-from .hashing import data_md5, file_md5
+from .cache import TMP_PREFIX, walk_objects
+from .hashing import data_md5, file_md5, is_hash
 from .remotes import Remote, check_url
 
 T = TypeVar("T")
 
-TMP_PREFIX = ".lmtmp-"  # partial uploads on file-like remotes; never a valid object name
-_HEX = frozenset("0123456789abcdef")
 # Below this many hashes one existence query each is cheaper than listing prefix folders.
 LIST_THRESHOLD = 64
 RETRIES = 4  # attempts in all, for one call
@@ -66,11 +65,6 @@ class ObjectMissing(NotFound):
     def __init__(self, message: str, md5: str) -> None:
         super().__init__(message)
         self.md5 = md5
-
-
-def _is_object_name(md5: str) -> bool:
-    core = md5[:-4] if md5.endswith(".dir") else md5
-    return len(core) == 32 and _HEX.issuperset(core)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -410,20 +404,7 @@ class LocalStore(RemoteStore):
             os.close(fd)
 
     def list_hashes(self) -> Iterator[str]:
-        try:
-            prefixes = sorted(os.listdir(self._base))
-        except FileNotFoundError:
-            return
-        for prefix in prefixes:
-            if len(prefix) != 2:
-                continue
-            try:
-                names = os.listdir(f"{self._base}/{prefix}")
-            except NotADirectoryError:
-                continue
-            for name in sorted(names):
-                if _is_object_name(prefix + name):
-                    yield prefix + name
+        return walk_objects(self._base)
 
     def remove(self, md5: str) -> None:
         _unlink_quiet(self.ospath(md5))
@@ -644,7 +625,7 @@ class FsspecStore(RemoteStore):
             if not rel.startswith(base + "/"):
                 continue
             parts = rel[len(base) + 1 :].split("/")
-            if len(parts) == 2 and _is_object_name(parts[0] + parts[1]):
+            if len(parts) == 2 and is_hash(parts[0] + parts[1]):
                 yield parts[0] + parts[1]
 
     def remove(self, md5: str) -> None:

@@ -99,10 +99,13 @@ def manifest_hash(data: bytes) -> str:
     return hashlib.md5(data).hexdigest() + ".dir"
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def is_hash(value: str) -> bool:
     """Whether ``value`` is an md5 hex digest, optionally with ``.dir``."""
     core = value[:-4] if value.endswith(".dir") else value
-    return len(core) == 32 and all(c in "0123456789abcdef" for c in core)
+    return len(core) == 32 and _HEX.issuperset(core)
 
 
 def data_md5(data: bytes, md5: str) -> str:
