@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -105,29 +106,32 @@ def _normalise(path: str) -> str:
 
 
 def _find_output(repo: Repo, commit: str, path: str) -> tuple[Output | None, str]:
-    """The output that is ``path`` or contains it, from ``.dvc`` files or ``dvc.lock``."""
-    candidates = []
+    """The output that is ``path`` or contains it, from ``.dvc`` files or else ``dvc.lock``
+    (listing the tree for lock files only when no ``.dvc`` file covers the path)."""
     parts = path.split("/")
-    for i in range(len(parts), 0, -1):
-        candidates.append("/".join(parts[:i]))
-    dvc_files = repo.read_files((commit, f"{c}.dvc") for c in candidates)
-    for c in candidates:
-        data = dvc_files.get((commit, f"{c}.dvc"))
+    pointers = [f"{'/'.join(parts[:i])}.dvc" for i in range(len(parts), 0, -1)]
+    found = _covering(repo, commit, path, pointers, parse_dvcfile)
+    if found[0] is None:
+        found = _covering(repo, commit, path, repo.list_files(commit, [LOCK_FILE]), parse_lock)
+    return found
+
+
+def _covering(
+    repo: Repo,
+    commit: str,
+    path: str,
+    files: list[str],
+    parse: Callable[[str, str], list[Output]],
+) -> tuple[Output | None, str]:
+    """The first output of ``files`` (paths relative to each file's folder) that is ``path``
+    or a folder holding it, with ``path`` relative to that output."""
+    contents = repo.read_files((commit, name) for name in files)
+    for name in files:
+        data = contents.get((commit, name))
         if data is None:
             continue
-        folder = c.rpartition("/")[0]
-        for out in parse_dvcfile(data.decode(), f"{c}.dvc"):
-            full = _normalise(f"{folder}/{out.path}" if folder else out.path)
-            if full == path or path.startswith(full + "/"):
-                return out, path[len(full) + 1 :]
-    locks = repo.list_files(commit, [LOCK_FILE])
-    contents = repo.read_files((commit, lock) for lock in locks)
-    for lock in locks:
-        data = contents.get((commit, lock))
-        if data is None:
-            continue
-        folder = lock.rpartition("/")[0]
-        for out in parse_lock(data.decode(), lock):
+        folder = name.rpartition("/")[0]
+        for out in parse(data.decode(), name):
             full = _normalise(f"{folder}/{out.path}" if folder else out.path)
             if full == path or path.startswith(full + "/"):
                 return out, path[len(full) + 1 :]
