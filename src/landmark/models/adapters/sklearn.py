@@ -33,6 +33,27 @@ def check_methods(model: object, requested: tuple[str, ...] | None, found: tuple
             )
 
 
+def write_skops(model: object, target: Path) -> list[str]:
+    """Write ``model`` as a skops file; return the types skops will not trust by default.
+
+    landmark's own writer makes the file skops makes without importing ``skops.io`` (seconds
+    per process); what it has no rule for, or cannot judge, goes to skops itself."""
+    require("skops", "sklearn", "skops")
+    from . import skops_writer
+
+    try:
+        seen = skops_writer.write(model, target)
+    except skops_writer.Unsupported:
+        sio = require("skops.io", "sklearn", "skops")
+        sio.dump(model, target)
+        return sorted(sio.get_untrusted_types(file=target))
+    untrusted = skops_writer.untrusted_types(seen)
+    if untrusted is None:
+        sio = require("skops.io", "sklearn", "skops")
+        untrusted = sorted(sio.get_untrusted_types(file=target))
+    return untrusted
+
+
 class SklearnAdapter:
     name: ClassVar[str] = "sklearn"
     framework: ClassVar[str] = "scikit-learn"
@@ -53,11 +74,9 @@ class SklearnAdapter:
         extra: dict[str, Any] = {}
         safe = fmt == "skops"
         if fmt == "skops":
-            sio = require("skops.io", "sklearn", "skops")
-            sio.dump(model, target)
             # Types outside skops' default list (a user's own estimator class) need trust to
             # load: record them, and call the model unsafe.
-            untrusted = sorted(sio.get_untrusted_types(file=target))
+            untrusted = write_skops(model, target)
             if untrusted:
                 extra["untrusted_types"] = untrusted
                 safe = False
