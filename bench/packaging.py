@@ -12,7 +12,8 @@ trained in the measuring process before its clock starts), with the same two met
 params, in every process:
 
 * ``log`` -- a fresh process: ``import landmark`` + ``landmark.log_model(...)`` into a fresh
-  git repo (save in skops format, track, annotate in dvc.yaml, DVCLive files), against
+  git repo (save in skops format, track, annotate in dvc.yaml, DVCLive files; the first call
+  in the process, so it includes every import landmark makes), against
   ``import mlflow`` + a run in a local ``file:`` tracking store with ``log_params``,
   ``log_metrics`` and ``mlflow.sklearn.log_model(..., input_example=...)``. This is what a
   training script pays.
@@ -273,15 +274,16 @@ def main(argv: list[str] | None = None) -> int:
         other = f"{float(theirs):9.3f}s" if peer else f"{'n/a':>10}"
         ratio = f"{float(theirs) / ours:15.1f}x" if peer and ours > 0 else f"{'n/a':>16}"
         print(f"{name:32} {ours:9.3f}s {other} {ratio}")
+    first = figures["log (fresh process)"]["landmark"]
     second = figures["log (in-process, 2nd)"]["landmark"]
-    verdict = "met" if second <= TARGET_LOG_S else "missed"
+    for label, value in (("in a fresh process", first), ("once imports are paid", second)):
+        verdict = "met" if value <= TARGET_LOG_S else "missed"
+        print(f"target: log_model <= {TARGET_LOG_S} s {label} -> {verdict} ({value:.3f} s)")
     print(
-        f"target: log_model <= {TARGET_LOG_S} s once imports are paid -> {verdict} ({second:.3f} s)"
-    )
-    print(
-        f"of the fresh-process figures, importing skops.io alone takes {skops_s:.3f} s: it "
-        "imports every scikit-learn module (and scipy.special) to list its trusted types"
+        f"for scale: importing skops.io takes {skops_s:.3f} s here (it imports every "
+        "scikit-learn module to list its trusted types"
         + (", and through sklearn.externals.array_api_compat, torch" if skops_torch else "")
+        + "); landmark writes skops files without it, and pays it on load"
     )
     print("(medians of fresh processes; sklearn/numpy imports and training are not counted)")
     figures["skops.io import"] = {"landmark": skops_s, "mlflow": float("nan")}
