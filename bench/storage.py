@@ -29,7 +29,9 @@ What it does
    the process) against ``md5sum`` on the same file, both warm, best of ``--md5-repeat``.
 
 4. Cache policy. Before every timed step, dirty pages are written back (``sync``), so one
-   step's writes are not paid by the next. By default (``--warm``) every step then runs with
+   step's writes are not paid by the next. Nothing is deleted until every step has been
+   timed: what the run removes is renamed into a trash folder (see ``Trash``: ext4 makes file
+   creation slow for a minute after a mass deletion, which would land on the next tool). By default (``--warm``) every step then runs with
    whatever the page cache holds, the same for both tools: data just written or read is in
    memory, as after a training run, and the figures are steady. With ``--cold`` (needs root;
    falls back to warm, and says so, where dropping is not allowed) the page cache is also
@@ -301,7 +303,7 @@ class Warmer:
 
     def __init__(self, tool: Tool, base: Path, env: dict[str, str]) -> None:
         self.tool, self.env, self.repo = tool, env, base / "repo"
-        shutil.rmtree(base, ignore_errors=True)
+        remove(base)
         new_repo(tool, self.repo, base / "remote", env)
         (self.repo / "tiny.bin").write_bytes(b"warm-up\n")
         for argv in (["add", "tiny.bin"], ["push"]):
@@ -322,7 +324,7 @@ def run_scenario(
     cache: PageCache,
     warmer: Warmer | None,
 ) -> Scenario:
-    shutil.rmtree(base, ignore_errors=True)
+    remove(base)
     repo, remote, clone = base / "repo", base / "remote", base / "clone"
     exe = str(tool.exe)
     new_repo(tool, repo, remote, env)
@@ -365,11 +367,37 @@ def copy_in(source: Path, dest: Path) -> None:
         shutil.copyfile(source, dest)
 
 
+class Trash:
+    """Where the run puts what it deletes until no step is left to time.
+
+    Deleting tens of thousands of files just before a timed step slows that step down, in the
+    kernel: for about a minute ext4 will not reuse a freed inode, and to skip one it reads the
+    inode table, so every file created next pays a scan of the recent deletions (``perf``
+    showed ``recently_deleted`` under ``ext4_new_inode`` as most of a pull's time after the
+    bench had just removed the previous scenario's 80,000 files). That cost belongs to the
+    benchmark's clean-up, not to the tool that happens to run next, so deletions here are
+    renames into this folder, emptied when every step has been timed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.count = 0
+
+    def discard(self, path: Path) -> None:
+        if not path.exists() and not path.is_symlink():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.count += 1
+        path.rename(self.root / f"{self.count:05d}-{path.name}")
+
+    def empty(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+TRASH = Trash(Path(tempfile.gettempdir()) / "landmark-bench-trash")  # set per run in benchmark()
+
+
 def remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
+    TRASH.discard(path)
 
 
 def runs_of(
@@ -406,8 +434,8 @@ def measure_floor(
         return seconds
 
     def fresh_scratch() -> None:
-        # Deleting the last copy's files is untimed and written back before the next copy.
-        shutil.rmtree(scratch, ignore_errors=True)
+        # The last copy goes to the trash (see Trash), untimed.
+        remove(scratch)
         scratch.mkdir()
 
     if big is not None:
@@ -603,6 +631,8 @@ def size_label(mib: int) -> str:
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    global TRASH
+    TRASH = Trash(workdir / "trash")
     tools: list[Tool] = []
     if not args.only_peer:
         exe = resolve_exe(args.landmark, REPO_ROOT / ".venv/bin/landmark", "landmark", "landmark")
@@ -652,7 +682,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 base = workdir / f"{tool.name}-{ds.key}"
                 scenarios.append(run_scenario(tool, ds, base, env, cache, warmers[tool.name]))
                 if not args.keep:
-                    shutil.rmtree(base, ignore_errors=True)
+                    remove(base)
 
     by_key = {d.key: d for d in datasets}
     python = None
@@ -661,6 +691,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     floor = measure_floor(
         by_key.get("big"), by_key.get("small"), workdir, env, python, args.md5_repeat, cache
     )
+    TRASH.empty()  # nothing left to time
 
     rows: list[dict[str, Any]] = []
     for ds in datasets:

@@ -21,6 +21,53 @@ DEFAULT_LINKS = ("reflink", "hardlink", "copy")
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 
 
+_tmpfile_ok = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+
+
+def write_object(parent: str, dest: str, data: bytes, mode: int) -> None:
+    """Create ``dest`` (a new name in the folder ``parent``) holding ``data``; it appears whole
+    or not at all. On Linux the bytes go to an unnamed file that is then linked into place
+    (``O_TMPFILE`` + ``linkat``): one name created, no temp name to clean up after a crash.
+    Elsewhere, a temp file renamed. Objects are named by their content, so an existing ``dest``
+    holds the same bytes: the first way keeps it, the second replaces it."""
+    global _tmpfile_ok
+    if _tmpfile_ok:
+        try:
+            fd = os.open(parent, os.O_TMPFILE | os.O_WRONLY, mode)
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+            _tmpfile_ok = False  # not on this filesystem or kernel: use temp names
+        else:
+            try:
+                _write_all(fd, data)
+                # linkat(AT_SYMLINK_FOLLOW) through /proc names the open file; os.link only
+                # calls linkat when given a dir fd, which an absolute source path ignores.
+                os.link(f"/proc/self/fd/{fd}", dest, src_dir_fd=fd, follow_symlinks=True)
+            except FileExistsError:
+                pass
+            finally:
+                os.close(fd)
+            return
+    tmp = f"{parent}/{TMP_PREFIX}{os.path.basename(dest)}-{os.urandom(6).hex()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, dest)
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class ObjectCache:
     """Content-addressed objects under ``root/files/md5``; objects are read-only files."""
 
@@ -87,22 +134,18 @@ class ObjectCache:
         return Path(dest)
 
     def put_bytes(self, data: bytes, md5: str) -> Path:
-        """Store ``data`` under ``md5`` atomically (temp file + rename); checks the hash."""
+        """Store ``data`` under ``md5`` atomically, read-only; checks the hash."""
         if data_md5(data, md5) != md5:
             raise IntegrityError(f"refusing to store bytes under {md5}: their md5 differs")
         dest = self.ospath(md5)
-        if os.path.exists(dest):
-            return Path(dest)
-        tmp = self.open_tmp(md5)
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, READ_ONLY)
-            os.replace(tmp, dest)
-        except BaseException:
-            _unlink_quiet(tmp)
-            raise
+        if not os.path.exists(dest):
+            self.put_verified(data, md5)
         return Path(dest)
+
+    def put_verified(self, data: bytes, md5: str) -> None:
+        """Store bytes the caller has just checked to hash to ``md5``: whole or not at all,
+        read-only from the moment they have a name."""
+        write_object(self._parent(md5), self.ospath(md5), data, READ_ONLY)
 
     def open_tmp(self, md5: str) -> Path:
         """A fresh temp path beside the object's final place (same filesystem, so the final

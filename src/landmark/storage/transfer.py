@@ -413,18 +413,11 @@ def _fetch(
         [h for h in tops if not h.endswith(".dir")]
         + [e.md5 for d in dirs if d in entries for e in entries[d]]
     )
-    todo = [m for m in wanted if not cache.exists(m)]
+    present = cache.existing(wanted)
+    todo = [m for m in wanted if m not in present]
 
     def one(md5: str) -> int:
-        tmp = cache.open_tmp(md5)
-        try:
-            size = store.download_verified(md5, tmp)
-            cache.commit_tmp(tmp, md5, verify=False)  # just checked, on the way in
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return size
+        return store.fetch_into(cache, md5)
 
     progress.start(len(todo) + len(manifests))
     outcomes = _run(todo, one, store, jobs, progress)
