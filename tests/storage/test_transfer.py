@@ -106,7 +106,7 @@ class Recording(RemoteStore):
     def exists_many(self, md5s: Iterable[str], jobs: int | None = None) -> set[str]:
         return self.inner.exists_many(md5s, jobs)
 
-    def upload(self, local_path: Path, md5: str) -> int:
+    def upload(self, local_path: str | Path, md5: str) -> int:
         size = self.inner.upload(local_path, md5)
         self.uploads.append(md5)
         return size

@@ -39,7 +39,7 @@ def _transfer_options(f: _F) -> _F:
     )(f)  # fmt: skip
     f = click.option(
         "-j", "--jobs", type=click.IntRange(min=1), default=None,
-        help="Parallel transfers (default: 8 for a local remote, 16 for cloud ones).",
+        help="Parallel transfers (default: one per core, at most 8, for a local remote; 16 for cloud ones).",
     )(f)  # fmt: skip
     f = click.option(
         "-r", "--remote", default=None, metavar="NAME",

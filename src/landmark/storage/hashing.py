@@ -40,7 +40,10 @@ def file_md5(path: str | os.PathLike[str], size: int | None = None) -> str:
 
 
 def default_jobs() -> int:
-    return min(32, (os.cpu_count() or 1) * 4)
+    # One thread per core: hashing big files is CPU work (md5 drops the GIL), and for small
+    # ones every system call trades the GIL, so extra threads only add switches (20,000
+    # files of 1 KiB went in 1.4-1.7 s with 2 threads, 1.9-2.5 s with 4, here on 2 cores).
+    return max(1, min(32, os.cpu_count() or 1))
 
 
 def hash_files(paths: Sequence[str | os.PathLike[str]], jobs: int | None = None) -> list[str]:

@@ -314,13 +314,13 @@ def _push(
             names.setdefault(e.md5, f"{_label(labels, h)}/{e.relpath}")
     present = store.exists_many(candidates, jobs) if candidates else set()
     todo = [m for m in candidates if m not in present]
-    absent = {m for m in todo if not cache.exists(m)}
+    absent = set(todo) - cache.existing(todo)
     not_local.extend(m for m in todo if m in absent)
     todo = [m for m in todo if m not in absent]
     manifests = [d for d in dir_needs if absent.isdisjoint(dir_needs[d])]
 
     def one(md5: str) -> int:
-        return store.upload(cache.path(md5), md5)
+        return store.upload(cache.ospath(md5), md5)
 
     progress.start(len(todo) + len(manifests))
     outcomes = _run(todo, one, store, jobs, progress)
