@@ -408,3 +408,74 @@ def test_symlink_link_type(repo: GitRepo, lm: Cli) -> None:
     assert ws.is_symlink() and ws.read_bytes() == b"weights" * 1000
     assert (repo.path / "data" / "a.txt").read_bytes() == b"a\n"
     assert "up to date" in lm("status").output
+
+
+def _data_state(root: Path) -> str:
+    local = workspace.status_local(root, [root / "data"])
+    (row,) = local.outputs
+    return "missing objects" if row.missing_objects else row.workspace
+
+
+def test_a_folder_found_as_tracked_is_vouched_for_whole(repo: GitRepo, lm: Cli) -> None:
+    """``add`` records the folder (digest of every file's path, size, mtime, inode); a status
+    whose walk matches answers from it, with the manifest's objects, the same as a full
+    comparison would."""
+    make_data(repo.path)
+    lm("add", "data")
+    stats = workspace.StatCache(repo.path)
+    recorded = stats.folder("data")
+    assert recorded is not None
+    assert recorded[0] == read_dvcfile(repo.path / "data.dvc")[0].md5
+    assert [rel for rel, _ in recorded[2]] == ["a.txt", "sub/b.txt", "sub/c.txt"]
+    full = workspace.status_local(repo.path, [repo.path / "data"])
+    assert _data_state(repo.path) == "ok"
+    # the same objects as the full path lists (it is what a remote status sends)
+    assert full.hashes()[-1] == recorded[0] and len(full.hashes()) == 3
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["edit same size", "touch", "new file", "remove file", "replace inode", "object gone"],
+)
+def test_a_recorded_folder_never_hides_a_change(repo: GitRepo, lm: Cli, change: str) -> None:
+    make_data(repo.path)
+    lm("add", "data")
+    assert workspace.StatCache(repo.path).folder("data") is not None
+    a = repo.path / "data" / "a.txt"
+    if change == "edit same size":
+        a.unlink()  # a hard link to the cache object: write a new file
+        write(repo.path, "data/a.txt", b"z\n")
+        os.utime(a, (HOUR_AGO + 5, HOUR_AGO + 5))
+        expected = "modified"
+    elif change == "touch":
+        os.utime(a, (HOUR_AGO + 5, HOUR_AGO + 5))  # same bytes: still as tracked
+        expected = "ok"
+    elif change == "new file":
+        write(repo.path, "data/sub/new.txt", b"new\n")
+        expected = "modified"
+    elif change == "remove file":
+        (repo.path / "data" / "sub" / "b.txt").unlink()
+        expected = "modified"
+    elif change == "replace inode":
+        data = a.read_bytes()
+        a.unlink()
+        write(repo.path, "data/a.txt", data)  # same bytes and mtime, new inode
+        expected = "ok"
+    else:
+        repo_cache(repo.path).remove(file_md5(repo.path / "data" / "sub" / "b.txt"))
+        expected = "missing objects"
+    assert _data_state(repo.path) == expected
+    assert _data_state(repo.path) == expected  # and again, from whatever was recorded
+    if expected == "ok":
+        assert workspace.StatCache(repo.path).folder("data") is not None
+
+
+def test_a_folder_with_fresh_files_is_not_vouched_for(repo: GitRepo, lm: Cli) -> None:
+    """Files changed within the racy window could change again in the same clock tick
+    without a new mtime: such a folder is compared in full every time."""
+    make_data(repo.path)
+    soon = time.time() + 30  # newer than any run's start, as a file written during it is
+    os.utime(repo.path / "data" / "sub" / "b.txt", (soon, soon))  # bytes no other file has
+    lm("add", "data")
+    assert workspace.StatCache(repo.path).folder("data") is None
+    assert _data_state(repo.path) == "ok"

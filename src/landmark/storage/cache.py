@@ -97,17 +97,14 @@ class ObjectCache:
         wanted = set(hashes)
         if len(wanted) < LIST_FROM:
             return {h for h in wanted if os.path.exists(self.ospath(h))}
-        by_prefix: dict[str, list[str]] = {}
-        for h in wanted:
-            by_prefix.setdefault(h[:2], []).append(h)
-        found: set[str] = set()
-        for prefix, group in by_prefix.items():
+        have: set[str] = set()
+        for prefix in {h[:2] for h in wanted}:
             try:
-                names = set(os.listdir(f"{self._base}/{prefix}"))
+                names = os.listdir(f"{self._base}/{prefix}")
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            found.update(h for h in group if h[2:] in names)
-        return found
+            have.update([prefix + n for n in names])
+        return wanted & have
 
     def iter_hashes(self) -> Iterator[str]:
         """Every complete object's hash (``.dir`` included); partial temp files are skipped."""

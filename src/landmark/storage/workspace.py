@@ -38,6 +38,8 @@ R = TypeVar("R")
 
 STATS_FILE = "landmark-stats"
 STATS_FORMAT = 1
+FOLDERS_FILE = "landmark-folders"
+FOLDERS_FORMAT = 2
 # Timestamps tick coarsely (a few ms): a file changed in the same tick as our stat would keep
 # its mtime, so entries this fresh are not trusted later (git's "racily clean" problem).
 RACY_NS = 50_000_000
@@ -123,7 +125,75 @@ class StatCache:
         self.dropped: set[str] = set()
         self.hits = 0
         self.since = time.time_ns() - RACY_NS
+        self._folders: dict[str, tuple[str, bytes, str, str]] | None = None
+        self._folders_changed = False
         self._load()
+
+    # Whole tracked folders last found exactly as tracked: (.dir md5, digest of every file's
+    # path, size, mtime and inode, the manifest's (relpath, md5) pairs). When a walk gives
+    # the same digest, the folder is as tracked without looking up 20,000 entries or parsing
+    # the manifest; the same trust as the per-file entries, taken for the folder at once.
+    def folder(self, rel: str) -> tuple[str, bytes, list[tuple[str, str]]] | None:
+        found = self._load_folders().get(rel)
+        if found is None:
+            return None
+        dir_md5, digest, rels, md5s = found
+        names = rels.split("\0") if rels else []
+        if len(md5s) != 32 * len(names):
+            return None  # damaged: nothing vouched for
+        pairs = list(zip(names, [md5s[i : i + 32] for i in range(0, len(md5s), 32)], strict=True))
+        return dir_md5, digest, pairs
+
+    def put_folder(
+        self, rel: str, dir_md5: str, digest: bytes, pairs: list[tuple[str, str]]
+    ) -> None:
+        folders = self._load_folders()
+        current = folders.get(rel)
+        if current is None or current[0] != dir_md5 or current[1] != digest:
+            # two strings, not 20,000 tuples: loading them is a copy, not an object per file
+            folders[rel] = (
+                dir_md5,
+                digest,
+                "\0".join(r for r, _ in pairs),
+                "".join(m for _, m in pairs),
+            )
+            self._folders_changed = True
+
+    def drop_folder(self, rel: str) -> None:
+        if rel in self._load_folders():
+            del self._load_folders()[rel]
+            self._folders_changed = True
+
+    def _folders_file(self) -> str:
+        return os.path.join(os.path.dirname(self.file), FOLDERS_FILE)
+
+    def _load_folders(self) -> dict[str, tuple[str, bytes, str, str]]:
+        if self._folders is None:
+            self._folders = {}
+            try:
+                with open(self._folders_file(), "rb") as f:
+                    fmt, folders = marshal.load(f)
+                if fmt == FOLDERS_FORMAT and isinstance(folders, dict):
+                    self._folders = folders
+            except (OSError, EOFError, ValueError, TypeError):
+                pass  # missing or damaged: nothing vouched for
+        return self._folders
+
+    def _save_folders(self) -> None:
+        if not self._folders_changed or self._folders is None:
+            return
+        target = self._folders_file()
+        tmp = f"{target}.{os.getpid()}-{time.monotonic_ns()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(tmp, "wb") as f:
+                marshal.dump((FOLDERS_FORMAT, self._folders), f)
+            os.replace(tmp, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return  # only a cache
+        self._folders_changed = False
 
     def _signature(self) -> tuple[int, int, int] | None:
         try:
@@ -243,6 +313,7 @@ class StatCache:
         return merged
 
     def save(self) -> None:
+        self._save_folders()
         if not self.updates and not self.dropped:
             return
         if self._signature() != self.loaded:
@@ -746,6 +817,15 @@ def _track(
             data = manifest_bytes(entries)
             dir_md5 = manifest_hash(data)
             cache.put_bytes(data, dir_md5)
+            key = _rel(root, target)
+            digest = folder_digest(
+                {rel: st for (rel, _, _), (_, st) in zip(files, done, strict=True)}, stats.since
+            )
+            if digest is not None:
+                pairs = sorted((e.relpath, e.md5) for e in entries)
+                stats.put_folder(key, dir_md5, digest, pairs)
+            else:
+                stats.drop_folder(key)
             out = Output(
                 path=name,
                 md5=dir_md5,
@@ -918,6 +998,24 @@ class _Compare:
         return known
 
 
+def folder_digest(files: Mapping[str, os.stat_result], since: int) -> bytes | None:
+    """A digest of every file's (relpath, size, mtime, inode), or None when a file changed too
+    recently to be vouched for (see RACY_NS)."""
+    import hashlib
+    from array import array
+
+    rels = sorted(files)
+    stats = [files[rel] for rel in rels]
+    mtimes = array("q", [st.st_mtime_ns for st in stats])
+    if mtimes and max(mtimes) >= since:
+        return None
+    h = hashlib.md5("\0".join(rels).encode("utf-8", "surrogateescape"))
+    h.update(mtimes.tobytes())
+    h.update(array("q", [st.st_size for st in stats]).tobytes())
+    h.update(array("q", [st.st_ino for st in stats]).tobytes())
+    return h.digest()
+
+
 def drop_if_linked(cache: ObjectCache, md5: str, st: os.stat_result) -> bool:
     """Remove object ``md5`` if it is the file ``st`` describes (whose bytes are no longer
     ``md5``'s): a hard-linked work tree file was changed in place."""
@@ -1013,6 +1111,20 @@ def _plan(
                 plan.differ.append(t.path)
         return plan
 
+    stats = compare.stats
+    digest = None
+    if within is None:
+        digest = folder_digest({rel: st for rel, (_, st) in present.items()}, stats.since)
+        known = stats.folder(t.path)
+        if digest is not None and known is not None and known[:2] == (out.md5, digest):
+            # Every file as when the folder was last found as tracked: only the cache can
+            # have changed since.
+            plan.entries = known[2]
+            plan.unchanged = len(known[2])
+            in_cache = cache.existing(m for _, m in known[2])
+            plan.missing_objects = list(dict.fromkeys(m for _, m in known[2] if m not in in_cache))
+            return plan
+
     pairs = manifest_pairs(cache, out.md5)
     if within is not None:
         pairs = [(rel, md5) for rel, md5 in pairs if _under(rel, within)]
@@ -1030,6 +1142,11 @@ def _plan(
         if exists:
             plan.differ.append(prefix + rel)
     plan.extra = sorted(prefix + rel for rel in present if rel not in expected)
+    if within is None:
+        if digest is not None and not (plan.write or plan.differ or plan.extra):
+            stats.put_folder(t.path, out.md5, digest, pairs)
+        else:
+            stats.drop_folder(t.path)
     return plan
 
 
