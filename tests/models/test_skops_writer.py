@@ -312,3 +312,13 @@ print("skops.io" in sys.modules, (loaded.predict(X) == model.predict(X)).all())
     assert out == ["False", "True", "True"]
     meta = (tmp_path / "m" / "landmark.yaml").read_text()
     assert "safe: true" in meta
+
+
+def test_an_older_skops_gets_its_own_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(skops_writer, "skops_version", lambda: "0.9.0")
+    with pytest.raises(skops_writer.Unsupported, match=r"0\.9\.0"):
+        skops_writer.write([1, 2], tmp_path / "model.skops")
+    assert not (tmp_path / "model.skops").exists()
+    assert skops_writer._release("0.16.0") == (0, 16) and skops_writer._release("1.0rc1") == (1, 0)

@@ -384,18 +384,40 @@ def skops_version() -> str:
     return str(skops.__version__)
 
 
+# The skops release whose format and default trust lists these rules follow (protocol 2).
+# Older releases may not read protocol 2 files; newer ones read them (skops keeps every old
+# protocol's loaders), and still judge trust themselves on load.
+FIRST_SKOPS = (0, 16)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split(".")[:2]:
+        digits = ""
+        for c in piece:  # the leading digits: "0rc1" is 0
+            if not c.isdigit():
+                break
+            digits += c
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
 def write(obj: Any, path: Path) -> list[tuple[str, str]]:
     """Write ``obj`` to ``path`` as a skops file; return the (loader, type) of every node.
 
-    Raises :class:`Unsupported` for an object outside the rules (nothing is left at ``path``).
+    Raises :class:`Unsupported` for an object outside the rules, or an installed skops older
+    than the one they follow (nothing is left at ``path``).
     """
+    version = skops_version()
+    if _release(version) < FIRST_SKOPS:
+        raise Unsupported(f"skops {version} predates the format written here")
     buffer = io.BytesIO()
     try:
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
             w = _Writer(zf)
             state = w.node(obj)
             state["protocol"] = PROTOCOL
-            state["_skops_version"] = skops_version()
+            state["_skops_version"] = version
             zf.writestr("schema.json", json.dumps(state, indent=2))
     except (TypeError, ValueError, RecursionError) as e:
         # json keys or values skops could not write either, or a cycle: let skops report it
