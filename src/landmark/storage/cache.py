@@ -40,7 +40,7 @@ def write_object(parent: str, dest: str, data: bytes, mode: int) -> None:
             _tmpfile_ok = False  # not on this filesystem or kernel: use temp names
         else:
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
                 # linkat(AT_SYMLINK_FOLLOW) through /proc names the open file; os.link only
                 # calls linkat when given a dir fd, which an absolute source path ignores.
                 os.link(f"/proc/self/fd/{fd}", dest, src_dir_fd=fd, follow_symlinks=True)
@@ -53,22 +53,41 @@ def write_object(parent: str, dest: str, data: bytes, mode: int) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, dest)
     except BaseException:
-        _unlink_quiet(tmp)
+        unlink_quiet(tmp)
         raise
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-class ObjectCache:
+class ObjectFolders:
+    """Objects named ``<base>/ab/cdef...`` on this machine (the cache, a local remote): where
+    each one goes, and its fan-out folder made once per process."""
+
+    _base: str
+    _made: set[str]
+
+    def ospath(self, md5: str) -> str:
+        """The object's path as a string (no Path objects in hot loops)."""
+        return f"{self._base}/{md5[:2]}/{md5[2:]}"
+
+    def _parent(self, md5: str) -> str:
+        parent = f"{self._base}/{md5[:2]}"
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        return parent
+
+
+class ObjectCache(ObjectFolders):
     """Content-addressed objects under ``root/files/md5``; objects are read-only files."""
 
     def __init__(self, root: Path, link_kinds: Sequence[str] = DEFAULT_LINKS) -> None:
@@ -83,10 +102,6 @@ class ObjectCache:
     # -- names --------------------------------------------------------------------------------
     def path(self, md5: str) -> Path:
         return Path(self.ospath(md5))
-
-    def ospath(self, md5: str) -> str:
-        """The object's path as a string (no Path objects in hot loops)."""
-        return f"{self._base}/{md5[:2]}/{md5[2:]}"
 
     def exists(self, md5: str) -> bool:
         return os.path.exists(self.ospath(md5))
@@ -109,13 +124,6 @@ class ObjectCache:
     def iter_hashes(self) -> Iterator[str]:
         """Every complete object's hash (``.dir`` included); partial temp files are skipped."""
         return walk_objects(self._base)
-
-    def _parent(self, md5: str) -> str:
-        parent = f"{self._base}/{md5[:2]}"
-        if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
-        return parent
 
     # -- writing ------------------------------------------------------------------------------
     def remove(self, md5: str) -> None:
@@ -165,7 +173,7 @@ class ObjectCache:
             dest = self.ospath(md5)
             os.replace(tmp_path, dest)
         except BaseException:
-            _unlink_quiet(os.fspath(tmp_path))
+            unlink_quiet(os.fspath(tmp_path))
             raise
         return Path(dest)
 
@@ -193,7 +201,7 @@ class ObjectCache:
                                 continue
                         except FileNotFoundError:
                             continue
-                    _unlink_quiet(path)
+                    unlink_quiet(path)
                     removed += 1
         return removed
 
@@ -239,7 +247,7 @@ def walk_objects(base: str) -> Iterator[str]:
                 yield md5
 
 
-def _unlink_quiet(path: str | os.PathLike[str]) -> None:
+def unlink_quiet(path: str | os.PathLike[str]) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
 
@@ -315,7 +323,7 @@ def reflink(src: str, dest: str) -> None:
             fcntl.ioctl(d, _FICLONE, s)
         except BaseException:
             os.close(d)
-            _unlink_quiet(dest)
+            unlink_quiet(dest)
             raise
         os.close(d)
     finally:
@@ -404,9 +412,9 @@ class Linker:
             os.replace(tmp, dest)
             if kind == "hardlink":
                 # rename() between two links of one file does nothing and keeps both names.
-                _unlink_quiet(tmp)
+                unlink_quiet(tmp)
         except BaseException:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             raise
         return kind
 

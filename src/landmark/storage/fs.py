@@ -36,7 +36,15 @@ from ..errors import (
     NotFound,
     RemoteError,
 )
-from .cache import TMP_PREFIX, ObjectCache, walk_objects, write_object
+from .cache import (
+    TMP_PREFIX,
+    ObjectCache,
+    ObjectFolders,
+    unlink_quiet,
+    walk_objects,
+    write_all,
+    write_object,
+)
 from .hashing import data_md5, file_md5, is_hash
 from .remotes import Remote, check_url
 
@@ -249,7 +257,7 @@ class RemoteStore:
             size = self.download_verified(md5, tmp)
             cache.commit_tmp(tmp, md5, verify=False)  # just checked, on the way in
         except BaseException:
-            _unlink_quiet(os.fspath(tmp))
+            unlink_quiet(os.fspath(tmp))
             raise
         return size
 
@@ -283,7 +291,7 @@ def _parallel(fn: Callable[[T], Any], items: list[T], jobs: int) -> list[Any]:
 
 
 # -- local directories --------------------------------------------------------------------------
-class LocalStore(RemoteStore):
+class LocalStore(RemoteStore, ObjectFolders):
     """A remote that is a directory on this machine (or a mounted share): plain system calls,
     reflinked where the filesystem can, published by rename."""
 
@@ -300,9 +308,6 @@ class LocalStore(RemoteStore):
 
     def __repr__(self) -> str:
         return f"LocalStore({self.url!r})"
-
-    def ospath(self, md5: str) -> str:
-        return f"{self._base}/{md5[:2]}/{md5[2:]}"
 
     def _wrap(self, exc: OSError, what: str) -> LandmarkError:
         return RemoteError(f"{self.url}: {what} failed: {exc.strerror or exc}")
@@ -327,13 +332,6 @@ class LocalStore(RemoteStore):
                 raise self._wrap(e, "listing") from e
             found.update(prefix + n for n in rests.intersection(names))
         return found
-
-    def _parent(self, md5: str) -> str:
-        parent = f"{self._base}/{md5[:2]}"
-        if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
-        return parent
 
     def _copy(self, src: str, dest: str) -> int:
         """One copy of ``src`` as the new file ``dest`` (a reflink where possible); its size."""
@@ -370,7 +368,7 @@ class LocalStore(RemoteStore):
                 size = self._copy(os.fspath(local_path), tmp)
                 os.replace(tmp, self.ospath(md5))
             except BaseException:
-                _unlink_quiet(tmp)
+                unlink_quiet(tmp)
                 raise
         except OSError as e:
             raise self._wrap(e, f"upload of {md5}") from e
@@ -439,7 +437,7 @@ class LocalStore(RemoteStore):
         return walk_objects(self._base)
 
     def remove(self, md5: str) -> None:
-        _unlink_quiet(self.ospath(md5))
+        unlink_quiet(self.ospath(md5))
 
     def clean_tmp(self) -> int:
         removed = 0
@@ -454,7 +452,7 @@ class LocalStore(RemoteStore):
                 continue
             for name in names:
                 if name.startswith(TMP_PREFIX):
-                    _unlink_quiet(f"{self._base}/{prefix}/{name}")
+                    unlink_quiet(f"{self._base}/{prefix}/{name}")
                     removed += 1
         return removed
 
@@ -507,9 +505,7 @@ def _path_hash(path: str, md5: str) -> str:
 def _write_new(dest: str, data: bytes) -> None:
     out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(out, view) :]
+        write_all(out, data)
     finally:
         os.close(out)
 
@@ -525,11 +521,6 @@ def _read_small(path: str) -> bytes | None:
     finally:
         os.close(fd)
     return data if len(data) == size else None  # a short read or a growing file: go slow
-
-
-def _unlink_quiet(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
 
 
 # -- fsspec filesystems -------------------------------------------------------------------------
