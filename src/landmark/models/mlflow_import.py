@@ -196,18 +196,11 @@ def _unpickle(path: Path) -> object:
 
 
 def _skops(path: Path, trust: bool, also_trusted: Callable[[str], bool]) -> object:
-    from .adapter import require
+    from .adapters.sklearn import load_skops
 
-    sio = require("skops.io", "sklearn", "skops")
-    untrusted = list(sio.get_untrusted_types(file=path))
-    refused = [t for t in untrusted if not also_trusted(t)]
-    if refused and not trust:
-        shown = ", ".join(refused[:3]) + (" ..." if len(refused) > 3 else "")
-        raise UnsafeModel(
-            f"{path} holds types skops does not trust ({shown}); "
-            "pass --trust (trust=True) only if you trust its source"
-        )
-    return sio.load(path, trusted=untrusted or None)
+    return load_skops(
+        path, trust, also_trusted, "pass --trust (trust=True) only if you trust its source"
+    )
 
 
 def _sklearn(source: Path, conf: Mapping[str, Any], trust: bool) -> _Native:

@@ -6,6 +6,7 @@ code when loaded, so the model is marked unsafe and loading needs ``trust=True``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,6 +53,23 @@ def write_skops(model: object, target: Path) -> list[str]:
         sio = require("skops.io", "sklearn", "skops")
         untrusted = sorted(sio.get_untrusted_types(file=target))
     return untrusted
+
+
+def load_skops(
+    path: Path,
+    trust: bool,
+    also_trusted: Callable[[str], bool] = lambda name: False,
+    advice: str = "load with trust=True (--trust) only if you trust its source",
+) -> object:
+    """Load a skops file; types skops does not trust by default (and ``also_trusted`` does
+    not accept) are refused with an UnsafeModel unless ``trust``."""
+    sio = require("skops.io", "sklearn", "skops")
+    untrusted = list(sio.get_untrusted_types(file=path))
+    refused = [t for t in untrusted if not also_trusted(t)]
+    if refused and not trust:
+        shown = ", ".join(refused[:3]) + (" ..." if len(refused) > 3 else "")
+        raise UnsafeModel(f"{path} holds types skops does not trust ({shown}); {advice}")
+    return sio.load(path, trusted=untrusted or None)
 
 
 class SklearnAdapter:
@@ -103,15 +121,7 @@ class SklearnAdapter:
             raise InvalidInput(f"{directory}: unknown scikit-learn format {fmt!r}")
         path = directory / FILES[fmt]
         if fmt == "skops":
-            sio = require("skops.io", "sklearn", "skops")
-            untrusted = sio.get_untrusted_types(file=path)
-            if untrusted and not trust:
-                shown = ", ".join(untrusted[:3]) + (" ..." if len(untrusted) > 3 else "")
-                raise UnsafeModel(
-                    f"{path} holds types skops does not trust ({shown}); "
-                    "load with trust=True (--trust) only if you trust its source"
-                )
-            return sio.load(path, trusted=untrusted or None)
+            return load_skops(path, trust)
         # The metadata's ``safe`` flag could have been edited: refuse here too.
         if not trust:
             raise UnsafeModel(
