@@ -183,3 +183,13 @@ def iter_files(root: Path) -> Iterator[Path]:
     for dirpath, _, files in os.walk(root):
         for f in files:
             yield Path(dirpath) / f
+
+
+def backend_for(request: Any, tmp_path: Path, monkeypatch: Any) -> Iterator[Backend]:
+    """The body of the backend fixtures: ``request.param`` names the kind; an S3 one gets a
+    fresh bucket on the session's server; closed afterwards."""
+    scrub_aws_env(monkeypatch)
+    server = request.getfixturevalue("s3_server") if request.param == "s3" else None
+    b = make_backend(request.param, tmp_path, server)
+    yield b
+    b.close()

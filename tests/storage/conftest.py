@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .backends import Backend, S3Server, make_backend, scrub_aws_env
+from .backends import Backend, S3Server, backend_for
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +73,4 @@ def backend(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Backend]:
     """Each kind of remote in turn; an S3 one gets a fresh bucket on the session's server."""
-    scrub_aws_env(monkeypatch)
-    server = request.getfixturevalue("s3_server") if request.param == "s3" else None
-    b = make_backend(request.param, tmp_path, server)
-    yield b
-    b.close()
+    yield from backend_for(request, tmp_path, monkeypatch)

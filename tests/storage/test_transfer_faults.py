@@ -33,6 +33,7 @@ from ..conftest import Cli, GitRepo
 from .backends import (
     Backend,
     S3Server,
+    backend_for,
     iter_files,
     make_backend,
     scrub_aws_env,
@@ -88,11 +89,7 @@ class Flaky:
 def fsspec_backend(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Backend]:
-    scrub_aws_env(monkeypatch)
-    server = request.getfixturevalue("s3_server") if request.param == "s3" else None
-    b = make_backend(request.param, tmp_path, server)
-    yield b
-    b.close()
+    yield from backend_for(request, tmp_path, monkeypatch)
 
 
 def flaky_store(repo: Path, fault: Callable[[str, str, int], BaseException | None]) -> FsspecStore:
