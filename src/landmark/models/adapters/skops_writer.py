@@ -226,7 +226,6 @@ def _ndarray(w: _Writer, obj: Any) -> Node:
         np.save(buffer, obj, allow_pickle=False)
     except ValueError as e:
         raise Unsupported(f"numpy arrays of dtype {obj.dtype}") from e
-    w.kept.setdefault(id(obj), obj)
     name = f"{id(obj)}.npy"
     w.member(name, buffer.getbuffer())
     res.update(type="numpy", file=name)
@@ -270,7 +269,6 @@ def _sparse(w: _Writer, obj: Any) -> Node:
     res = _head(obj, "SparseMatrixNode")
     buffer = io.BytesIO()
     save_npz(buffer, obj)
-    w.kept.setdefault(id(obj), obj)
     name = f"{id(obj)}.npz"
     w.member(name, buffer.getbuffer())
     res["type"] = "scipy"
