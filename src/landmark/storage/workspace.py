@@ -1115,8 +1115,8 @@ def _plan(
     digest = None
     if within is None:
         digest = folder_digest({rel: st for rel, (_, st) in present.items()}, stats.since)
-        known = stats.folder(t.path)
-        if digest is not None and known is not None and known[:2] == (out.md5, digest):
+        known = stats.folder(t.path) if digest is not None else None
+        if known is not None and known[:2] == (out.md5, digest):
             # Every file as when the folder was last found as tracked: only the cache can
             # have changed since.
             plan.entries = known[2]
