@@ -425,12 +425,12 @@ def test_a_folder_found_as_tracked_is_vouched_for_whole(repo: GitRepo, lm: Cli) 
     stats = workspace.StatCache(repo.path)
     recorded = stats.folder("data")
     assert recorded is not None
-    assert recorded[0] == read_dvcfile(repo.path / "data.dvc")[0].md5
-    assert [rel for rel, _ in recorded[2]] == ["a.txt", "sub/b.txt", "sub/c.txt"]
+    assert recorded.dir_md5 == read_dvcfile(repo.path / "data.dvc")[0].md5
+    assert [rel for rel, _ in recorded.pairs()] == ["a.txt", "sub/b.txt", "sub/c.txt"]
     full = workspace.status_local(repo.path, [repo.path / "data"])
     assert _data_state(repo.path) == "ok"
     # the same objects as the full path lists (it is what a remote status sends)
-    assert full.hashes()[-1] == recorded[0] and len(full.hashes()) == 3
+    assert full.hashes()[-1] == recorded.dir_md5 and len(full.hashes()) == 3
 
 
 @pytest.mark.parametrize(
@@ -468,6 +468,72 @@ def test_a_recorded_folder_never_hides_a_change(repo: GitRepo, lm: Cli, change: 
     assert _data_state(repo.path) == expected  # and again, from whatever was recorded
     if expected == "ok":
         assert workspace.StatCache(repo.path).folder("data") is not None
+
+
+def _no_listing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the cache listings status makes (it should make none for a vouched folder)."""
+    calls: list[int] = []
+    real = workspace.ObjectCache.existing
+
+    def counting(self: workspace.ObjectCache, hashes: object) -> set[str]:
+        calls.append(1)
+        return real(self, hashes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace.ObjectCache, "existing", counting)
+    return calls
+
+
+def test_add_vouches_for_the_objects_it_wrote(
+    repo: GitRepo, lm: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``add`` backdates and signs the cache folders it wrote to: the next status takes the
+    folder and its objects on trust without listing the cache, and still sees a change."""
+    make_data(repo.path)
+    lm("add", "data")
+    record = workspace.StatCache(repo.path).folder("data")
+    assert record is not None and record.objects
+    calls = _no_listing(monkeypatch)
+    assert _data_state(repo.path) == "ok"
+    assert calls == []
+    # An object removed now stamps its folder: listed again, and reported.
+    repo_cache(repo.path).remove(file_md5(repo.path / "data" / "sub" / "b.txt"))
+    assert _data_state(repo.path) == "missing objects"
+    assert calls == [1]
+
+
+def test_a_cache_folder_changed_within_the_racy_window_is_not_signed(
+    repo: GitRepo, lm: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fan-out folder stamped too recently could change again in the same clock tick
+    unseen: the cache is listed every time until it settles."""
+    make_data(repo.path)
+    lm("add", "data")
+    cache = repo_cache(repo.path)
+    soon = time.time() + 30  # newer than any run's start, as a change during it is
+    folder = os.path.dirname(cache.ospath(file_md5(repo.path / "data" / "a.txt")))
+    os.utime(folder, (soon, soon))
+    calls = _no_listing(monkeypatch)
+    assert _data_state(repo.path) == "ok"
+    assert _data_state(repo.path) == "ok"
+    assert calls == [1, 1]
+    assert not workspace.StatCache(repo.path).folder("data").objects  # type: ignore[union-attr]
+
+
+def test_status_signs_the_cache_once_it_has_settled(
+    repo: GitRepo, lm: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record without a signature (objects fetched later, say) is signed by the first
+    status that finds every object, and the next one lists nothing."""
+    make_data(repo.path)
+    lm("add", "data")
+    stats = workspace.StatCache(repo.path)
+    stats.vouch_objects("data", None)
+    stats.save()
+    assert not workspace.StatCache(repo.path).folder("data").objects  # type: ignore[union-attr]
+    calls = _no_listing(monkeypatch)
+    assert _data_state(repo.path) == "ok"
+    assert _data_state(repo.path) == "ok"
+    assert calls == [1]
 
 
 def test_a_folder_with_fresh_files_is_not_vouched_for(repo: GitRepo, lm: Cli) -> None:

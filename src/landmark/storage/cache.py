@@ -121,6 +121,42 @@ class ObjectCache(ObjectFolders):
             have.update([prefix + n for n in names])
         return wanted & have
 
+    # -- vouching for presence without listing ---------------------------------------------------
+    # Making or removing a name stamps its folder's mtime, so while the fan-out folders that
+    # hold a set of objects keep their (inode, mtime), none of those objects has come or gone.
+    def folders_signature(self, prefixes: Iterable[str], since: int) -> bytes | None:
+        """A digest of the (inode, mtime) of the fan-out folders ``prefixes`` name; None when
+        one is missing or was stamped at or after ``since`` (a second change in the same
+        clock tick would leave the stamp as it is)."""
+        import hashlib
+        from array import array
+
+        values = array("q")
+        for prefix in sorted(prefixes):
+            try:
+                st = os.stat(f"{self._base}/{prefix}")
+            except OSError:
+                return None
+            if st.st_mtime_ns >= since:
+                return None
+            values.append(st.st_ino)
+            values.append(st.st_mtime_ns)
+        return hashlib.md5(values.tobytes()).digest()
+
+    def backdate_folders(self, prefixes: Iterable[str], when_ns: int) -> None:
+        """Stamp the fan-out folders ``prefixes`` name with the past time ``when_ns`` (a fine
+        clock reading, so no other stamp equals it), so that a writer can vouch for what they
+        hold straight away: any change after this stamps them anew. Best effort (a shared
+        cache's folders may belong to someone else)."""
+        for prefix in prefixes:
+            path = f"{self._base}/{prefix}"
+            try:
+                st = os.stat(path)
+                if st.st_mtime_ns > when_ns:
+                    os.utime(path, ns=(st.st_atime_ns, when_ns))
+            except OSError:
+                continue
+
     def iter_hashes(self) -> Iterator[str]:
         """Every complete object's hash (``.dir`` included); partial temp files are skipped."""
         return walk_objects(self._base)

@@ -13,6 +13,7 @@ import contextlib
 import marshal
 import os
 import stat as statmod
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ R = TypeVar("R")
 STATS_FILE = "landmark-stats"
 STATS_FORMAT = 1
 FOLDERS_FILE = "landmark-folders"
-FOLDERS_FORMAT = 2
+FOLDERS_FORMAT = 3
 # Timestamps tick coarsely (a few ms): a file changed in the same tick as our stat would keep
 # its mtime, so entries this fresh are not trusted later (git's "racily clean" problem).
 RACY_NS = 50_000_000
@@ -110,6 +111,35 @@ def repo_lock(root: Path) -> Iterator[None]:
 
 
 # -- the stat cache -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FolderRecord:
+    """A tracked folder as last found exactly as tracked."""
+
+    dir_md5: str  # the .dir object it matched
+    digest: bytes  # of every file's path, size, mtime and inode, in walk order
+    rels: str  # the manifest's paths, "\0"-joined (one string: loading is a copy)
+    md5s: str  # their md5s, concatenated
+    objects: bytes  # the cache's folders_signature when all its objects were there, or b""
+
+    @property
+    def count(self) -> int:
+        return self.rels.count("\0") + 1 if self.rels else 0
+
+    def hashes(self) -> list[str]:
+        m = self.md5s
+        return [m[i : i + 32] for i in range(0, len(m), 32)]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The manifest's (relpath, md5) pairs."""
+        names = self.rels.split("\0") if self.rels else []
+        return list(zip(names, self.hashes(), strict=True))
+
+    def prefixes(self) -> set[str]:
+        """The cache fan-out folders its objects (and its manifest) live in."""
+        m = self.md5s
+        return {m[i : i + 2] for i in range(0, len(m), 32)} | {self.dir_md5[:2]}
+
+
 class StatCache:
     """``repo-relative path -> (size, mtime_ns, inode, md5)``, kept in ``.dvc/tmp``.
 
@@ -125,30 +155,45 @@ class StatCache:
         self.dropped: set[str] = set()
         self.hits = 0
         self.since = time.time_ns() - RACY_NS
-        self._folders: dict[str, tuple[str, bytes, str, str]] | None = None
+        self._folders: dict[str, tuple[str, bytes, str, str, bytes]] | None = None
         self._folders_changed = False
-        self._load()
+        self._loading = threading.Lock()
 
-    # Whole tracked folders last found exactly as tracked: (.dir md5, digest of every file's
-    # path, size, mtime and inode, the manifest's (relpath, md5) pairs). When a walk gives
-    # the same digest, the folder is as tracked without looking up 20,000 entries or parsing
-    # the manifest; the same trust as the per-file entries, taken for the folder at once.
-    def folder(self, rel: str) -> tuple[str, bytes, list[tuple[str, str]]] | None:
+    def __getattr__(self, name: str) -> object:
+        # The per-file entries are read on first use: a status whose folders are all vouched
+        # for whole never needs them.
+        if name in ("loaded", "_keys", "_index", "_md5s", "_cols"):
+            with self._loading:
+                if "_index" not in self.__dict__:  # not loaded by another thread meanwhile
+                    self._load()
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    # Whole tracked folders last found exactly as tracked (see FolderRecord). When a walk
+    # gives the same digest, the folder is as tracked without looking up 20,000 entries or
+    # parsing the manifest; the same trust as the per-file entries, taken for the folder.
+    def folder(self, rel: str) -> FolderRecord | None:
         found = self._load_folders().get(rel)
-        if found is None:
+        if not isinstance(found, tuple) or len(found) != 5:
             return None
-        dir_md5, digest, rels, md5s = found
-        names = rels.split("\0") if rels else []
-        if len(md5s) != 32 * len(names):
+        record = FolderRecord(*found)
+        if len(record.md5s) != 32 * record.count:
             return None  # damaged: nothing vouched for
-        pairs = list(zip(names, [md5s[i : i + 32] for i in range(0, len(md5s), 32)], strict=True))
-        return dir_md5, digest, pairs
+        return record
 
     def put_folder(
-        self, rel: str, dir_md5: str, digest: bytes, pairs: list[tuple[str, str]]
+        self,
+        rel: str,
+        dir_md5: str,
+        digest: bytes,
+        pairs: list[tuple[str, str]],
+        objects: bytes | None = None,
     ) -> None:
+        """Record folder ``rel`` as found; ``objects``: the cache's signature when every
+        object it needs was there (see :meth:`ObjectCache.folders_signature`)."""
         folders = self._load_folders()
         current = folders.get(rel)
+        sig = objects or b""
         if current is None or current[0] != dir_md5 or current[1] != digest:
             # two strings, not 20,000 tuples: loading them is a copy, not an object per file
             folders[rel] = (
@@ -156,7 +201,20 @@ class StatCache:
                 digest,
                 "\0".join(r for r, _ in pairs),
                 "".join(m for _, m in pairs),
+                sig,
             )
+            self._folders_changed = True
+        elif current[4] != sig:
+            folders[rel] = (*current[:4], sig)
+            self._folders_changed = True
+
+    def vouch_objects(self, rel: str, objects: bytes | None) -> None:
+        """A recorded folder's objects were all found in the cache, whose signature is
+        ``objects`` (None: can't be vouched for)."""
+        current = self._load_folders().get(rel)
+        sig = objects or b""
+        if current is not None and current[4] != sig:
+            self._load_folders()[rel] = (*current[:4], sig)
             self._folders_changed = True
 
     def drop_folder(self, rel: str) -> None:
@@ -167,7 +225,7 @@ class StatCache:
     def _folders_file(self) -> str:
         return os.path.join(os.path.dirname(self.file), FOLDERS_FILE)
 
-    def _load_folders(self) -> dict[str, tuple[str, bytes, str, str]]:
+    def _load_folders(self) -> dict[str, tuple[str, bytes, str, str, bytes]]:
         if self._folders is None:
             self._folders = {}
             try:
@@ -203,30 +261,28 @@ class StatCache:
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def _load(self) -> None:
+        # Each attribute is set once, to its final value: threads may read them meanwhile.
         from array import array
 
-        self.loaded = self._signature()
-        self._keys: list[str] = []
-        self._index: dict[str, int] = {}
-        self._md5s = ""
-        self._cols: tuple[array[int], array[int], array[int]] = (
-            array("q"),
-            array("q"),
-            array("q"),
-        )
+        loaded = self._signature()
+        names: list[str] = []
+        md5s = ""
+        arrays: tuple[array[int], array[int], array[int]] = (array("q"), array("q"), array("q"))
         try:
             with open(self.file, "rb") as f:
-                fmt, keys, md5s, *cols = marshal.loads(f.read())
-            if fmt != STATS_FORMAT or len(cols) != 3:
-                return
-            arrays = (array("q", cols[0]), array("q", cols[1]), array("q", cols[2]))
-            names = keys.split("\0") if keys else []
-            if not all(len(a) == len(names) for a in arrays) or len(md5s) != 32 * len(names):
-                return
+                fmt, keys, sums, *cols = marshal.loads(f.read())
+            if fmt == STATS_FORMAT and len(cols) == 3:
+                got = (array("q", cols[0]), array("q", cols[1]), array("q", cols[2]))
+                found = keys.split("\0") if keys else []
+                if all(len(a) == len(found) for a in got) and len(sums) == 32 * len(found):
+                    names, md5s, arrays = found, sums, got
         except (OSError, EOFError, ValueError, TypeError):
-            return  # missing or damaged: start empty
-        self._keys, self._md5s, self._cols = names, md5s, arrays
-        self._index = dict(zip(names, range(len(names)), strict=True))
+            pass  # missing or damaged: start empty
+        self.loaded = loaded
+        self._keys: list[str] = names
+        self._md5s = md5s
+        self._cols: tuple[array[int], array[int], array[int]] = arrays
+        self._index: dict[str, int] = dict(zip(names, range(len(names)), strict=True))
 
     def get(self, rel: str, st: os.stat_result) -> str | None:
         """The md5 recorded for ``rel`` if its size, mtime and inode are still ``st``'s."""
@@ -356,35 +412,52 @@ class StatCache:
 
 
 # -- walking ------------------------------------------------------------------------------------
-def walk_files(top: str, jobs: int | None = None) -> list[tuple[str, str, os.stat_result]]:
-    """(relpath, path, stat) of every file under ``top`` (symlinked files followed, as dvc
+def walk(top: str) -> tuple[list[str], list[os.stat_result]]:
+    """The relpaths and stats of every file under ``top`` (symlinked files followed, as dvc
     does; symlinked folders not entered), skipping ``.git``/``.dvc``/``.hg`` folders and our
-    own temp files; unsorted.
+    own temp files; in walk order, which is the same from one walk to the next while the
+    folders are unchanged (what :func:`folder_digest` relies on), not sorted.
 
-    One pass, one thread: ``stat`` calls are too short for a thread pool to pay for itself,
-    warm or cold (``jobs`` is accepted for symmetry and ignored).
+    One pass, one thread: ``stat`` calls are too short for a thread pool to pay for itself.
+    Each folder is opened once and its files are stat-ed by name relative to it, which spares
+    the kernel a full path lookup and us a path string per file.
     """
-    out: list[tuple[str, str, os.stat_result]] = []
+    rels: list[str] = []
+    stats: list[os.stat_result] = []
     isreg = statmod.S_ISREG
+    stat = os.stat
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
     stack = [(top, "")]
     while stack:
         folder, prefix = stack.pop()
-        with os.scandir(folder) as it:
-            for entry in it:
-                name = entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if name not in SKIP_DIRS:
-                        stack.append((entry.path, f"{prefix}{name}/"))
-                    continue
-                if name.startswith(TMP_PREFIX):
-                    continue
-                try:
-                    st = entry.stat()
-                except (FileNotFoundError, NotADirectoryError):
-                    continue  # a dangling symlink, or gone while we looked
-                if isreg(st.st_mode):
-                    out.append((prefix + name, entry.path, st))
-    return out
+        fd = os.open(folder, flags)
+        try:
+            with os.scandir(fd) as it:
+                for entry in it:
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        if name not in SKIP_DIRS:
+                            stack.append((f"{folder}/{name}", f"{prefix}{name}/"))
+                        continue
+                    if name.startswith(TMP_PREFIX):
+                        continue
+                    try:
+                        st = stat(name, dir_fd=fd)
+                    except (FileNotFoundError, NotADirectoryError):
+                        continue  # a dangling symlink, or gone while we looked
+                    if isreg(st.st_mode):
+                        rels.append(prefix + name)
+                        stats.append(st)
+        finally:
+            os.close(fd)
+    return rels, stats
+
+
+def walk_files(top: str, jobs: int | None = None) -> list[tuple[str, str, os.stat_result]]:
+    """(relpath, path, stat) of every file under ``top``, as :func:`walk` finds them
+    (``jobs`` is accepted for symmetry and ignored)."""
+    rels, stats = walk(top)
+    return [(rel, f"{top}/{rel}", st) for rel, st in zip(rels, stats, strict=True)]
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -767,15 +840,18 @@ def _track(
     ingest = _Ingest(cache)
 
     # One pool over the files of every path: many small files and a few big ones alike.
-    plan: list[tuple[str, list[tuple[str, str, os.stat_result]]]] = []
+    # (target, its files sorted by relpath, their places in walk order)
+    plan: list[tuple[str, list[tuple[str, str, os.stat_result]], list[int]]] = []
     for target in targets:
         if os.path.isdir(target):
-            plan.append((target, sorted(walk_files(target, jobs))))
+            rels, sts = walk(target)
+            order = sorted(range(len(rels)), key=rels.__getitem__)
+            plan.append((target, [(rels[i], f"{target}/{rels[i]}", sts[i]) for i in order], order))
         else:
-            plan.append((target, [("", target, os.stat(target))]))
+            plan.append((target, [("", target, os.stat(target))], [0]))
     items = [
         (f"{base}/{rel}" if rel else base, p, st)
-        for target, files in plan
+        for target, files, _ in plan
         for base in (_rel(root, target),)
         for rel, p, st in files
     ]
@@ -802,8 +878,9 @@ def _track(
     outputs: list[Output] = []
     dvcfiles: list[str] = []
     gitignores: list[str] = []
+    vouch: list[tuple[str, set[str], list[str]]] = []  # (folder, cache prefixes, objects)
     pos = 0
-    for target, files in plan:
+    for target, files, walked in plan:
         done = results[pos : pos + len(files)]
         pos += len(files)
         for (key, _, _), (md5, st) in zip(items[pos - len(files) : pos], done, strict=True):
@@ -818,12 +895,17 @@ def _track(
             dir_md5 = manifest_hash(data)
             cache.put_bytes(data, dir_md5)
             key = _rel(root, target)
-            digest = folder_digest(
-                {rel: st for (rel, _, _), (_, st) in zip(files, done, strict=True)}, stats.since
-            )
+            # the digest a later walk will compute: the files as linked, in walk order
+            rels = [""] * len(files)
+            after: list[os.stat_result] = [st for _, st in done]
+            for k, i in enumerate(walked):
+                rels[i], after[i] = files[k][0], done[k][1]
+            digest = folder_digest(rels, after, stats.since)
             if digest is not None:
                 pairs = sorted((e.relpath, e.md5) for e in entries)
                 stats.put_folder(key, dir_md5, digest, pairs)
+                hashes = [m for _, m in pairs] + [dir_md5]
+                vouch.append((key, {m[:2] for m in hashes}, hashes))
             else:
                 stats.drop_folder(key)
             out = Output(
@@ -842,6 +924,8 @@ def _track(
         if add_to_gitignore(folder, name):
             gitignores.append(_rel(root, os.path.join(folder, ".gitignore")))
         outputs.append(out)
+    if vouch:
+        _vouch_written(cache, stats, vouch)
     stats.save()
     return AddReport(
         outputs=tuple(outputs),
@@ -856,6 +940,20 @@ def _track(
         },
         created=tuple(created),
     )
+
+
+def _vouch_written(
+    cache: ObjectCache, stats: StatCache, folders: list[tuple[str, set[str], list[str]]]
+) -> None:
+    """Let the next status take the cache's word for folders just added: their objects'
+    fan-out folders were stamped by this very run, too recently to vouch for, so they are
+    backdated first, then signed, then the objects are checked to be there. A change after
+    the backdating stamps a folder anew; one before it fails the check."""
+    cache.backdate_folders(set().union(*(p for _, p, _ in folders)), stats.since - 1)
+    for key, prefixes, hashes in folders:
+        sig = cache.folders_signature(prefixes, stats.since)
+        if sig is not None and len(cache.existing(hashes)) == len(set(hashes)):
+            stats.vouch_objects(key, sig)
 
 
 def add(
@@ -998,14 +1096,13 @@ class _Compare:
         return known
 
 
-def folder_digest(files: Mapping[str, os.stat_result], since: int) -> bytes | None:
-    """A digest of every file's (relpath, size, mtime, inode), or None when a file changed too
-    recently to be vouched for (see RACY_NS)."""
+def folder_digest(rels: Sequence[str], stats: Sequence[os.stat_result], since: int) -> bytes | None:
+    """A digest of every file's (relpath, size, mtime, inode) in :func:`walk` order, or None
+    when a file changed too recently to be vouched for (see RACY_NS). Order counts: a folder
+    that lists in another order only misses its record and is compared in full."""
     import hashlib
     from array import array
 
-    rels = sorted(files)
-    stats = [files[rel] for rel in rels]
     mtimes = array("q", [st.st_mtime_ns for st in stats])
     if mtimes and max(mtimes) >= since:
         return None
@@ -1091,15 +1188,28 @@ def _plan(
         plan.write.append((abspath, t.path, out.md5, out.isexec, st is not None))
         return plan
 
-    present: dict[str, tuple[str, os.stat_result]] = {}
+    rels: list[str] = []
+    sts: list[os.stat_result] = []
     if not os.path.isdir(abspath):
         plan.absent = True
         if os.path.lexists(abspath):
             plan.differ.append(t.path)  # a file where the folder should be
     else:
-        present = {rel: (p, st) for rel, p, st in walk_files(abspath, jobs)}
-        if within is not None:
-            present = {rel: v for rel, v in present.items() if _under(rel, within)}
+        rels, sts = walk(abspath)
+    stats = compare.stats
+    digest = None
+    if within is None and not plan.absent and cache.exists(out.md5):
+        digest = folder_digest(rels, sts, stats.since)
+        known = stats.folder(t.path) if digest is not None else None
+        if known is not None and known.dir_md5 == out.md5 and known.digest == digest:
+            # Every file as when the folder was last found as tracked: only the cache can
+            # have changed since.
+            _vouched_plan(plan, cache, stats, t.path, known)
+            return plan
+
+    present = {rel: (f"{abspath}/{rel}", st) for rel, st in zip(rels, sts, strict=True)}
+    if within is not None:
+        present = {rel: v for rel, v in present.items() if _under(rel, within)}
     prefix = t.path + "/"
     if not cache.exists(out.md5):
         # Without the manifest the files can't be listed: compare the whole directory's hash.
@@ -1110,20 +1220,6 @@ def _plan(
             if manifest_hash(manifest_bytes(got)) != out.md5:
                 plan.differ.append(t.path)
         return plan
-
-    stats = compare.stats
-    digest = None
-    if within is None:
-        digest = folder_digest({rel: st for rel, (_, st) in present.items()}, stats.since)
-        known = stats.folder(t.path) if digest is not None else None
-        if known is not None and known[:2] == (out.md5, digest):
-            # Every file as when the folder was last found as tracked: only the cache can
-            # have changed since.
-            plan.entries = known[2]
-            plan.unchanged = len(known[2])
-            in_cache = cache.existing(m for _, m in known[2])
-            plan.missing_objects = list(dict.fromkeys(m for _, m in known[2] if m not in in_cache))
-            return plan
 
     pairs = manifest_pairs(cache, out.md5)
     if within is not None:
@@ -1144,10 +1240,31 @@ def _plan(
     plan.extra = sorted(prefix + rel for rel in present if rel not in expected)
     if within is None:
         if digest is not None and not (plan.write or plan.differ or plan.extra):
-            stats.put_folder(t.path, out.md5, digest, pairs)
+            sig = None
+            if not plan.missing_objects:
+                prefixes = {m[:2] for m in expected.values()} | {out.md5[:2]}
+                sig = cache.folders_signature(prefixes, stats.since)
+            stats.put_folder(t.path, out.md5, digest, pairs, sig)
         else:
             stats.drop_folder(t.path)
     return plan
+
+
+def _vouched_plan(
+    plan: _Plan, cache: ObjectCache, stats: StatCache, rel: str, known: FolderRecord
+) -> None:
+    """A folder whose files are as recorded: its objects are all cached while the cache's
+    fan-out folders are as signed when they last were; otherwise they are listed."""
+    plan.entries = known.pairs()
+    plan.unchanged = known.count
+    prefixes = known.prefixes()
+    if known.objects and cache.folders_signature(prefixes, stats.since) == known.objects:
+        return
+    hashes = known.hashes()
+    in_cache = cache.existing(hashes)
+    plan.missing_objects = list(dict.fromkeys(m for m in hashes if m not in in_cache))
+    if not plan.missing_objects:
+        stats.vouch_objects(rel, cache.folders_signature(prefixes, stats.since))
 
 
 def manifest_pairs(cache: ObjectCache, md5_dir: str) -> list[tuple[str, str]]:
