@@ -332,6 +332,11 @@ def test_status_names_what_differs(repo: GitRepo, lm: Cli) -> None:
     assert "missing:" in out and "model.bin  (model.bin.dvc)" in out
     assert "modified:" in out and "data  (data.dvc)" in out
     assert "not in cache: other.bin" in out and "landmark pull" in out
+    # Plain `status` is answered without click; with an option it goes through click: the
+    # same report either way, for the whole tree and for targets.
+    assert lm("status", "--root", ".").output == out
+    targets = ("data", "model.bin")
+    assert lm("status", *targets).output == lm("status", "--root", ".", *targets).output
     assert lm("status", "-q", ok=False).exit_code == 1
     rows = {r["path"]: r for r in json.loads(lm("status", "--json").output)["outputs"]}
     assert rows["model.bin"]["workspace"] == "missing"
@@ -342,6 +347,17 @@ def test_status_names_what_differs(repo: GitRepo, lm: Cli) -> None:
     assert [o.path for o in local.outputs] == ["data"] and not local.clean
     # the objects a remote status needs: the files, then the manifest
     assert local.hashes()[-1].endswith(".dir") and len(local.hashes()) == 3
+
+
+def test_status_of_an_untracked_path_is_one_clear_line(repo: GitRepo, lm: Cli) -> None:
+    make_data(repo.path)
+    lm("add", "model.bin")
+    for extra in ([], ["--root", "."]):  # without click, and through it
+        result = lm("status", *extra, "nothing.bin", ok=False)
+        assert result.exit_code == 3
+        assert one_line_error(result) == (
+            "error: nothing.bin is not tracked: no .dvc file or dvc.lock lists it\n"
+        )
 
 
 def test_status_counts_pipeline_outputs_from_dvc_lock(repo: GitRepo, lm: Cli) -> None:

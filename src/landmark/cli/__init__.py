@@ -62,23 +62,24 @@ def _drain(captured: io.TextIOWrapper, real: TextIO) -> bytes:
     return bytes(data)
 
 
-def _run(args: list[str]) -> int:
+def _click() -> Any:
+    # Imported when needed: a quick command never pays for it, and an error's except clauses
+    # only look it up when an exception is being matched.
     import click
 
+    return click
+
+
+def _run(args: list[str]) -> int:
     from ..errors import LandmarkError
-    from .commands import cli
 
     traceback = "--traceback" in args or bool(os.environ.get("LANDMARK_TRACEBACK"))
     try:
+        if _is_quick_status(args):
+            return _quick_status(args[1:])
+        from .commands import cli
+
         rv = cli.main(args=args, prog_name="landmark", standalone_mode=False)
-    except click.exceptions.Exit as e:
-        return int(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        return int(e.exit_code)
-    except click.Abort:
-        _error("aborted")
-        return 1
     except LandmarkError as e:
         if traceback:
             raise
@@ -87,12 +88,36 @@ def _run(args: list[str]) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    except _click().exceptions.Exit as e:
+        return int(e.exit_code)
+    except _click().ClickException as e:
+        e.show()
+        return int(e.exit_code)
+    except _click().Abort:
+        _error("aborted")
+        return 1
     except Exception as e:
         if traceback:
             raise
         _error(f"unexpected {type(e).__name__}: {e} (a bug: rerun with --traceback and report it)")
         return 70
     return rv if isinstance(rv, int) else 0
+
+
+def _is_quick_status(args: list[str]) -> bool:
+    """``landmark status [TARGET...]``, the command run after every change: answered without
+    click (a fifth of its time on 20,000 files). Any option goes the usual way."""
+    return args[0] == "status" and not any(a.startswith("-") for a in args[1:])
+
+
+def _quick_status(targets: list[str]) -> int:
+    """What ``landmark status`` without options prints (see ``cli.storage.status``)."""
+    from ..storage import workspace
+    from .render import local_status
+
+    local = workspace.status_local(workspace.find_root(None), targets or None, None)
+    sys.stdout.write(local_status(local) + "\n")
+    return 0
 
 
 def entry() -> None:

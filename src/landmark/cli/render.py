@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -34,4 +33,27 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, plain: bool 
 
 
 def emit_json(data: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, indent=4) + "\n")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def local_status(local: Any) -> str:
+    """``landmark status``'s report: a line per output that isn't clean, as ``state: path
+    (pointer file)``, and what to do about missing objects; or one line saying all is well."""
+    lines = []
+    for o in local.outputs:
+        if o.workspace != "ok":
+            lines.append(f"\t{o.workspace + ':':<14}{o.path}  ({o.source})")
+        if o.missing_objects:
+            n = len(o.missing_objects)
+            lines.append(f"\t{'not in cache:':<14}{o.path}  ({plural(n, 'object')})")
+    if not lines:
+        return "Work tree and cache are up to date with the pointer files"
+    if any(o.missing_objects for o in local.outputs):
+        lines.append("Objects not in the cache come with `landmark pull` (or `landmark fetch`)")
+    return "\n".join(lines)

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from .render import plural as _plural
+
 # -- transfers and remotes (push, pull, fetch, remote) ------------------------------------------
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -330,10 +332,6 @@ class _Bar:
             self._bar.stop()
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @_root_option
@@ -436,7 +434,9 @@ def status(
             }
         click.echo(json.dumps(data, indent=2))
         return
-    _render_local_status(local)
+    from .render import local_status
+
+    click.echo(local_status(local))
     if far is not None:
         _render_remote_status(far)
 
@@ -451,23 +451,6 @@ def _render_remote_status(far: Any) -> None:
     click.echo("\n".join(lines))
     if far.with_state("not pushed"):
         click.echo("Objects not on the remote go there with `landmark push`")
-
-
-def _render_local_status(local: Any) -> None:
-    """One line per output that isn't clean, as `state: path (pointer file)`."""
-    lines = []
-    for o in local.outputs:
-        if o.workspace != "ok":
-            lines.append(f"\t{o.workspace + ':':<14}{o.path}  ({o.source})")
-        if o.missing_objects:
-            n = len(o.missing_objects)
-            lines.append(f"\t{'not in cache:':<14}{o.path}  ({_plural(n, 'object')})")
-    if not lines:
-        click.echo("Work tree and cache are up to date with the pointer files")
-        return
-    click.echo("\n".join(lines))
-    if any(o.missing_objects for o in local.outputs):
-        click.echo("Objects not in the cache come with `landmark pull` (or `landmark fetch`)")
 
 
 def keep_hashes(
