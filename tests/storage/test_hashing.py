@@ -13,11 +13,13 @@ import os
 import random
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
 from landmark.errors import ConfigError, IntegrityError, NotFound
+from landmark.storage import hashing
 from landmark.storage.cache import ObjectCache, repo_cache
 from landmark.storage.dvcfile import (
     Output,
@@ -29,6 +31,8 @@ from landmark.storage.dvcfile import (
 )
 from landmark.storage.hashing import (
     BLOCK,
+    PIPE_BLOCK,
+    PIPE_FROM,
     DirEntry,
     file_md5,
     hash_files,
@@ -39,6 +43,8 @@ from landmark.storage.hashing import (
 
 _rng = random.Random(7)
 SIZES = [0, 1, 1023, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17]
+# big files are read on a second thread while hashed: around the switch and the buffer size
+PIPED = [PIPE_FROM - 1, PIPE_FROM, PIPE_FROM + PIPE_BLOCK, PIPE_FROM + 3 * PIPE_BLOCK + 1]
 
 
 def md5(data: bytes) -> str:
@@ -46,7 +52,7 @@ def md5(data: bytes) -> str:
 
 
 # -- files --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", SIZES + PIPED)
 def test_file_md5_is_plain_md5_of_the_bytes(tmp_path: Path, size: int) -> None:
     data = _rng.randbytes(size)
     path = tmp_path / "f"
@@ -74,6 +80,29 @@ def test_hash_files_keeps_the_order_given(tmp_path: Path, jobs: int) -> None:
     paths.reverse()
     blobs.reverse()
     assert hash_files(paths, jobs=jobs) == [md5(b) for b in blobs]
+
+
+def test_a_read_error_while_piped_is_raised_and_the_reader_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(_rng.randbytes(PIPE_FROM + 5 * PIPE_BLOCK))
+    real = os.readv
+    calls: list[int] = []
+
+    def failing(fd: int, buffers: list[bytearray]) -> int:
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(5, "Input/output error")
+        return real(fd, buffers)
+
+    monkeypatch.setattr(hashing.os, "readv", failing)
+    with pytest.raises(OSError, match="Input/output error"):
+        file_md5(path)
+    assert len(calls) == 3  # the reader stopped at the error
+    assert not [t for t in threading.enumerate() if t.name == "landmark-md5-read"]
+    monkeypatch.setattr(hashing.os, "readv", real)
+    assert file_md5(path) == md5(path.read_bytes())
 
 
 def test_file_md5_of_a_missing_file_raises(tmp_path: Path) -> None:

@@ -13,6 +13,10 @@ from ..errors import IntegrityError
 # large enough that the per-call overhead is nothing; hashlib drops the GIL above 2 KiB.
 BLOCK = 128 * 1024
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+# From this size a file is read on a second thread while this one hashes (see _md5_piped).
+PIPE_FROM = 8 * 1024 * 1024
+PIPE_BLOCK = 1024 * 1024
+PIPE_BUFFERS = 4
 
 
 def file_md5(path: str | os.PathLike[str], size: int | None = None) -> str:
@@ -28,6 +32,8 @@ def file_md5(path: str | os.PathLike[str], size: int | None = None) -> str:
             h = hashlib.md5(data)
             if len(data) <= size:
                 return h.hexdigest()
+        elif size >= PIPE_FROM:
+            return _md5_piped(fd)
         else:
             h = hashlib.md5()
         buf = bytearray(BLOCK)
@@ -36,6 +42,49 @@ def file_md5(path: str | os.PathLike[str], size: int | None = None) -> str:
             h.update(view[:n])
     finally:
         os.close(fd)
+    return h.hexdigest()
+
+
+def _md5_piped(fd: int) -> str:
+    """md5 of what is left to read of ``fd``, read by a helper thread into a few buffers
+    while this thread hashes them. md5 runs at one core's speed and can't be split; the
+    reads (a copy out of the page cache, or a wait on the disk) then happen meanwhile on the
+    other core instead of between the md5 calls: 1 GiB hashes at md5's own speed, faster
+    than ``md5sum``, which reads and hashes in turn. Both sides drop the GIL."""
+    import queue
+    import threading
+
+    free: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
+    full: queue.SimpleQueue[tuple[bytearray, int] | BaseException] = queue.SimpleQueue()
+    for _ in range(PIPE_BUFFERS):
+        free.put(bytearray(PIPE_BLOCK))
+
+    def reader() -> None:
+        try:
+            while (buf := free.get()) is not None:
+                n = os.readv(fd, [buf])
+                full.put((buf, n))
+                if n == 0:
+                    return
+        except BaseException as e:  # handed to the hashing thread, which raises it
+            full.put(e)
+
+    thread = threading.Thread(target=reader, name="landmark-md5-read", daemon=True)
+    thread.start()
+    h = hashlib.md5()
+    try:
+        while True:
+            got = full.get()
+            if isinstance(got, BaseException):
+                raise got
+            buf, n = got
+            if n == 0:
+                break
+            h.update(memoryview(buf)[:n])
+            free.put(buf)
+    finally:
+        free.put(None)  # stops the reader if this thread stopped first
+        thread.join()
     return h.hexdigest()
 
 
