@@ -307,3 +307,93 @@ def test_same_pointer_files_and_manifests_as_dvc(
     lm_theirs("checkout")
     assert_data_restored(theirs)
     lm_theirs("status", "--quiet")
+
+
+# --------------------------------------------------------------------------------------------
+# (f) .dvcignore: both tools leave out the same files
+# --------------------------------------------------------------------------------------------
+IGNORES = {
+    # the repository's top: dvc init's comments, a pattern anywhere, an anchored one, a folder
+    ".dvcignore": ("# comments only count for nothing\n*.tmp\n/project/data/top.log\nscratch/\n"),
+    # deeper files override shallower ones: re-include keep.tmp, leave out *.cache
+    "project/.dvcignore": "!keep.tmp\n*.cache\n",
+}
+IGNORED_TREE = {
+    **TREE,
+    "x.tmp": b"ignored anywhere\n",
+    "sub/y.tmp": b"ignored anywhere\n",
+    "sub/keep.tmp": b"re-included by project/.dvcignore\n",
+    "z.cache": b"ignored by project/.dvcignore\n",
+    "top.log": b"ignored by an anchored pattern\n",
+    "deep/top.log": b"kept: the anchored pattern names project/data/top.log only\n",
+    "scratch/a.bin": b"in an ignored folder\n",
+    "sub/scratch/b.bin": b"in an ignored folder\n",
+    ".git": b"gitdir: ../elsewhere\n",  # a submodule's .git file: dvc leaves it out
+}
+KEPT = {"sub/keep.tmp", "deep/top.log", *TREE}
+
+
+def write_ignored(root: Path) -> None:
+    for rel, data in IGNORED_TREE.items():
+        path = root / "project" / "data" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    for rel, text in IGNORES.items():
+        (root / rel).write_text(text)
+
+
+def test_dvcignore_leaves_out_the_same_files_as_dvc(
+    repo: GitRepo, lm: Cli, dvc: Dvc, tmp_path: Path
+) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=theirs, check=True)
+    dvc("init", "-q", cwd=theirs)
+    write_ignored(theirs)
+    dvc("add", "-q", "project/data", cwd=theirs)
+
+    ours = repo.path
+    write_ignored(ours)
+    lm("add", "project/data")
+    pointer = ours / "project" / "data.dvc"
+    assert pointer.read_text() == (theirs / "project" / "data.dvc").read_text()
+    out = YAML(typ="safe").load(pointer.read_text())["outs"][0]
+    manifest = (ours / ".dvc" / "cache" / object_path(out["md5"])).read_bytes()
+    assert {e["relpath"] for e in json.loads(manifest)} == KEPT
+
+    # Ignored files are no change for either tool, and checkout leaves them alone.
+    (ours / "project" / "data" / "new.tmp").write_bytes(b"ignored too\n")
+    assert "up to date" in lm("status").output
+    commit_all(ours, "track data")
+    assert dvc_status(dvc, ours) == {}
+    lm("checkout")
+    assert (ours / "project" / "data" / "x.tmp").exists()
+    # A new pattern above the folder changes what it holds: status sees it at once.
+    (ours / ".dvcignore").write_text(IGNORES[".dvcignore"] + "deep/\n")
+    assert "modified:" in lm("status").output
+    (ours / "other.tmp").write_bytes(b"left out\n")
+    result = lm("add", "other.tmp", ok=False)
+    assert result.stderr == (
+        "error: other.tmp is left out by a .dvcignore pattern: remove the pattern to track it\n"
+    )
+    assert not (ours / "other.tmp.dvc").exists()
+
+
+def test_a_dvcignore_inside_a_folder_to_add_is_refused_by_both(
+    repo: GitRepo, lm: Cli, dvc: Dvc, tmp_path: Path
+) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=theirs, check=True)
+    dvc("init", "-q", cwd=theirs)
+    for root in (theirs, repo.path):
+        write_data(root)
+        (root / "data" / "sub" / ".dvcignore").write_text("*.bin\n")
+    with pytest.raises(AssertionError, match="should not be in collected dir"):
+        dvc("add", "data", cwd=theirs)
+    result = lm("add", "data", ok=False)
+    assert result.stderr == (
+        "error: data/sub/.dvcignore: a tracked folder may not hold a .dvcignore (dvc refuses "
+        "it too); move its patterns to a .dvcignore above data\n"
+    )
+    assert not (repo.path / "data.dvc").exists() and not (repo.path / ".dvc").exists()

@@ -32,6 +32,7 @@ from .cache import (
 )
 from .dvcfile import Output, atomic_write, parse_dvcfile, parse_lock, write_dvcfile
 from .hashing import BLOCK, DirEntry, default_jobs, file_md5, manifest_bytes, manifest_hash
+from .ignore import IGNORE_FILE, Rules
 
 Progress = Callable[[int, int], None]  # (bytes or files just done, total): from any thread
 T = TypeVar("T")
@@ -412,11 +413,15 @@ class StatCache:
 
 
 # -- walking ------------------------------------------------------------------------------------
-def walk(top: str) -> tuple[list[str], list[os.stat_result]]:
+def walk(
+    top: str, rules: Rules | None = None, base: str = ""
+) -> tuple[list[str], list[os.stat_result]]:
     """The relpaths and stats of every file under ``top`` (symlinked files followed, as dvc
-    does; symlinked folders not entered), skipping ``.git``/``.dvc``/``.hg`` folders and our
-    own temp files; in walk order, which is the same from one walk to the next while the
-    folders are unchanged (what :func:`folder_digest` relies on), not sorted.
+    does; symlinked folders not entered), skipping ``.git``/``.dvc``/``.hg`` folders, ``.git``
+    files, what ``rules`` (the ``.dvcignore`` patterns above ``top``, whose repo-relative
+    prefix is ``base``: ``"data/"``) leave out, and our own temp files; in walk order, which
+    is the same from one walk to the next while the folders are unchanged (what
+    :func:`folder_digest` relies on), not sorted.
 
     One pass, one thread: ``stat`` calls are too short for a thread pool to pay for itself.
     Each folder is opened once and its files are stat-ed by name relative to it, which spares
@@ -424,9 +429,10 @@ def walk(top: str) -> tuple[list[str], list[os.stat_result]]:
     """
     rels: list[str] = []
     stats: list[os.stat_result] = []
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
     isreg = statmod.S_ISREG
     stat = os.stat
-    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+    here = rules or None
     stack = [(top, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -436,10 +442,14 @@ def walk(top: str) -> tuple[list[str], list[os.stat_result]]:
                 for entry in it:
                     name = entry.name
                     if entry.is_dir(follow_symlinks=False):
-                        if name not in SKIP_DIRS:
+                        if name not in SKIP_DIRS and not (
+                            here and here.ignored(f"{base}{prefix}{name}", True)
+                        ):
                             stack.append((f"{folder}/{name}", f"{prefix}{name}/"))
                         continue
-                    if name.startswith(TMP_PREFIX):
+                    if name.startswith(TMP_PREFIX) or name == ".git":
+                        continue  # a .git file (a submodule's): dvc leaves it out too
+                    if here and here.ignored(f"{base}{prefix}{name}", False):
                         continue
                     try:
                         st = stat(name, dir_fd=fd)
@@ -451,13 +461,6 @@ def walk(top: str) -> tuple[list[str], list[os.stat_result]]:
         finally:
             os.close(fd)
     return rels, stats
-
-
-def walk_files(top: str, jobs: int | None = None) -> list[tuple[str, str, os.stat_result]]:
-    """(relpath, path, stat) of every file under ``top``, as :func:`walk` finds them
-    (``jobs`` is accepted for symmetry and ignored)."""
-    rels, stats = walk(top)
-    return [(rel, f"{top}/{rel}", st) for rel, st in zip(rels, stats, strict=True)]
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -821,15 +824,55 @@ def track(
             "then add it again"
         )
     _check_overlaps(root, targets)
+    plan = _collect(root, targets)
     root_path = Path(root)
     created = ensure_dvc_dir(root_path)
     with repo_lock(root_path):
-        return _track(root_path, targets, created, jobs, progress)
+        return _track(root_path, plan, created, jobs, progress)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A path to add, as found: its files sorted by relpath (``("", path, stat)`` for a
+    file), their places in walk order, and the ``.dvcignore`` rules above it."""
+
+    path: str
+    files: list[tuple[str, str, os.stat_result]]
+    walked: list[int]
+    rules: Rules
+
+
+def _collect(root: str, targets: Sequence[str]) -> list[_Target]:
+    """Walk every path to add, refusing (before anything is written) one a ``.dvcignore``
+    leaves out or a folder holding a ``.dvcignore`` (dvc refuses both)."""
+    found: list[_Target] = []
+    for target in targets:
+        key = _rel(root, target)
+        rules = Rules.above(root, key)
+        is_dir = os.path.isdir(target)
+        if rules.ignored(key, is_dir):
+            raise InvalidInput(
+                f"{key} is left out by a .dvcignore pattern: remove the pattern to track it"
+            )
+        if not is_dir:
+            found.append(_Target(target, [("", target, os.stat(target))], [0], rules))
+            continue
+        rels, sts = walk(target, rules, key + "/")
+        inner = next((r for r in rels if r.rpartition("/")[2] == IGNORE_FILE), None)
+        if inner is not None:
+            raise InvalidInput(
+                f"{key}/{inner}: a tracked folder may not hold a .dvcignore (dvc refuses it "
+                f"too); move its patterns to a .dvcignore above {key}"
+            )
+        order = sorted(range(len(rels)), key=rels.__getitem__)
+        files = [(rels[i], f"{target}/{rels[i]}", sts[i]) for i in order]
+        found.append(_Target(target, files, order, rules))
+    return found
 
 
 def _track(
     root_path: Path,
-    targets: Sequence[str],
+    plan: Sequence[_Target],
     created: Sequence[str],
     jobs: int | None,
     progress: Progress | None,
@@ -840,20 +883,11 @@ def _track(
     ingest = _Ingest(cache)
 
     # One pool over the files of every path: many small files and a few big ones alike.
-    # (target, its files sorted by relpath, their places in walk order)
-    plan: list[tuple[str, list[tuple[str, str, os.stat_result]], list[int]]] = []
-    for target in targets:
-        if os.path.isdir(target):
-            rels, sts = walk(target)
-            order = sorted(range(len(rels)), key=rels.__getitem__)
-            plan.append((target, [(rels[i], f"{target}/{rels[i]}", sts[i]) for i in order], order))
-        else:
-            plan.append((target, [("", target, os.stat(target))], [0]))
     items = [
         (f"{base}/{rel}" if rel else base, p, st)
-        for target, files, _ in plan
-        for base in (_rel(root, target),)
-        for rel, p, st in files
+        for t in plan
+        for base in (_rel(root, t.path),)
+        for rel, p, st in t.files
     ]
 
     def work(item: tuple[str, str, os.stat_result]) -> tuple[str, os.stat_result]:
@@ -880,7 +914,8 @@ def _track(
     gitignores: list[str] = []
     vouch: list[tuple[str, set[str], list[str]]] = []  # (folder, cache prefixes, objects)
     pos = 0
-    for target, files, walked in plan:
+    for t in plan:
+        target, files, walked = t.path, t.files, t.walked
         done = results[pos : pos + len(files)]
         pos += len(files)
         for (key, _, _), (md5, st) in zip(items[pos - len(files) : pos], done, strict=True):
@@ -900,7 +935,7 @@ def _track(
             after: list[os.stat_result] = [st for _, st in done]
             for k, i in enumerate(walked):
                 rels[i], after[i] = files[k][0], done[k][1]
-            digest = folder_digest(rels, after, stats.since)
+            digest = folder_digest(rels, after, stats.since, t.rules)
             if digest is not None:
                 pairs = sorted((e.relpath, e.md5) for e in entries)
                 stats.put_folder(key, dir_md5, digest, pairs)
@@ -1096,8 +1131,11 @@ class _Compare:
         return known
 
 
-def folder_digest(rels: Sequence[str], stats: Sequence[os.stat_result], since: int) -> bytes | None:
-    """A digest of every file's (relpath, size, mtime, inode) in :func:`walk` order, or None
+def folder_digest(
+    rels: Sequence[str], stats: Sequence[os.stat_result], since: int, rules: Rules
+) -> bytes | None:
+    """A digest of every file's (relpath, size, mtime, inode) in :func:`walk` order and of
+    the ``.dvcignore`` patterns above the folder (those inside are among its files), or None
     when a file changed too recently to be vouched for (see RACY_NS). Order counts: a folder
     that lists in another order only misses its record and is compared in full."""
     import hashlib
@@ -1106,7 +1144,8 @@ def folder_digest(rels: Sequence[str], stats: Sequence[os.stat_result], since: i
     mtimes = array("q", [st.st_mtime_ns for st in stats])
     if mtimes and max(mtimes) >= since:
         return None
-    h = hashlib.md5("\0".join(rels).encode("utf-8", "surrogateescape"))
+    h = hashlib.md5(rules.sources)
+    h.update("\0".join(rels).encode("utf-8", "surrogateescape"))
     h.update(mtimes.tobytes())
     h.update(array("q", [st.st_size for st in stats]).tobytes())
     h.update(array("q", [st.st_ino for st in stats]).tobytes())
@@ -1190,16 +1229,17 @@ def _plan(
 
     rels: list[str] = []
     sts: list[os.stat_result] = []
+    rules = Rules.above(root, t.path)
     if not os.path.isdir(abspath):
         plan.absent = True
         if os.path.lexists(abspath):
             plan.differ.append(t.path)  # a file where the folder should be
     else:
-        rels, sts = walk(abspath)
+        rels, sts = walk(abspath, rules, t.path + "/")
     stats = compare.stats
     digest = None
     if within is None and not plan.absent and cache.exists(out.md5):
-        digest = folder_digest(rels, sts, stats.since)
+        digest = folder_digest(rels, sts, stats.since, rules)
         known = stats.folder(t.path) if digest is not None else None
         if known is not None and known.dir_md5 == out.md5 and known.digest == digest:
             # Every file as when the folder was last found as tracked: only the cache can
@@ -1486,5 +1526,5 @@ __all__ = [
     "status_local",
     "track",
     "tracked_outputs",
-    "walk_files",
+    "walk",
 ]
