@@ -1,5 +1,7 @@
-"""Remote back ends for the conformance tests: a local folder, fsspec memory, and a real
-S3-compatible server (moto's, on 127.0.0.1) reached through s3fs.
+"""Remote back ends for the conformance tests: a local folder, fsspec memory, and real
+servers on 127.0.0.1 reached through the same fsspec clients users get: S3 (moto's server,
+through s3fs), GCS (gcp-storage-emulator, through gcsfs), Azure Blob Storage (Microsoft's
+azurite, through adlfs) and SSH/SFTP (asyncssh's server, through sshfs).
 
 Each :class:`Backend` configures a remote in a repository the way a user would (``remote add``
 and ``remote modify``, credentials in ``.dvc/config.local``) and can look at or damage what the
@@ -55,6 +57,152 @@ class S3Server:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class GCSServer:
+    """gcp-storage-emulator (the GCS JSON API, objects in memory) on a free port of
+    127.0.0.1, in a thread of this process."""
+
+    def __init__(self) -> None:
+        from gcp_storage_emulator.server import create_server
+
+        logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
+        self._server = create_server("127.0.0.1", 0, in_memory=True)
+        self._server.start()
+        httpd = self._server._api._httpd
+        # A client that hangs up early is no error of the test's: don't print tracebacks.
+        httpd.handle_error = lambda request, address: None
+        port = httpd.server_address[1]
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def new_bucket(self) -> str:
+        import gcsfs.core
+
+        name = f"lm-{uuid.uuid4().hex[:16]}"
+        gcsfs.core.GCSFileSystem(
+            endpoint_url=self.endpoint, token="anon", skip_instance_cache=True
+        ).mkdir(name)
+        return name
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+# The storage emulator's well-known development account (public, in Microsoft's docs).
+AZURE_ACCOUNT = "devstoreaccount1"
+AZURE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+AZURITE = Path(__file__).resolve().parents[2] / ".tools/azurite/node_modules/.bin/azurite-blob"
+
+
+class AzureServer:
+    """azurite's Blob service (in memory) on a free port of 127.0.0.1, as a child process."""
+
+    def __init__(self) -> None:
+        import socket
+        import subprocess
+        import time
+
+        exe = os.environ.get("LANDMARK_AZURITE", str(AZURITE))
+        if not os.access(exe, os.X_OK):
+            raise RuntimeError(f"azurite is not installed at {exe}: run scripts/bootstrap")
+        port = free_port()
+        self._proc = subprocess.Popen(
+            [exe, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+             "--silent", "--skipApiVersionCheck", "--loose"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    err = self._proc.stderr.read().decode() if self._proc.stderr else ""
+                    self.stop()
+                    raise RuntimeError(f"azurite did not start: {err}") from None
+                time.sleep(0.1)
+        self.connection_string = (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURE_ACCOUNT};AccountKey={AZURE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{port}/{AZURE_ACCOUNT};"
+        )
+
+    def new_container(self) -> str:
+        import adlfs
+
+        name = f"lm-{uuid.uuid4().hex[:16]}"
+        adlfs.AzureBlobFileSystem(
+            connection_string=self.connection_string, skip_instance_cache=True
+        ).mkdir(name)
+        return name
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=10)
+        except Exception:
+            self._proc.kill()
+            self._proc.wait()
+
+
+class SSHServer:
+    """asyncssh's SSH server with its SFTP subsystem (serving this machine's files) on a free
+    port of 127.0.0.1, on an event loop in a thread of this process. Only the key made for
+    this run is let in; clients check the server's key against ``known_hosts``."""
+
+    def __init__(self, keydir: Path) -> None:
+        import asyncio
+        import threading
+
+        import asyncssh
+
+        client_key = asyncssh.generate_private_key("ssh-ed25519")
+        host_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.keyfile = keydir / "id_ed25519"
+        self.keyfile.write_bytes(client_key.export_private_key())
+        self.keyfile.chmod(0o600)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        authorized = asyncssh.import_authorized_keys(client_key.export_public_key().decode())
+
+        self._connections: list[Any] = []
+
+        async def listen() -> Any:
+            return await asyncssh.listen(
+                "127.0.0.1", 0, server_host_keys=[host_key],
+                authorized_client_keys=authorized, sftp_factory=True,
+                acceptor=self._connections.append,
+            )  # fmt: skip
+
+        self._server = asyncio.run_coroutine_threadsafe(listen(), self._loop).result(timeout=30)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        public = host_key.export_public_key().decode().split()
+        self.known_hosts_line = f"[127.0.0.1]:{self.port} {public[0]} {public[1]}\n"
+
+    def stop(self) -> None:
+        import asyncio
+
+        async def close() -> None:
+            self._server.close()
+            await self._server.wait_closed()
+            for conn in self._connections:  # the clients' sessions end with them
+                conn.close()
+                await conn.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
 
 
 def scrub_aws_env(monkeypatch: Any) -> None:
@@ -163,13 +311,84 @@ class S3Backend(Backend):
         remotes.modify_remote(repo, name, "region", REGION)
 
 
-def make_backend(kind: str, tmp_path: Path, s3: S3Server | None) -> Backend:
+class GCSBackend(Backend):
+    kind = "gcs"
+
+    def __init__(self, server: GCSServer) -> None:
+        self.server = server
+        self.url = f"gs://{server.new_bucket()}/models"
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        return (("endpointurl", self.server.endpoint), ("allow_anonymous_login", "true"))
+
+    def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
+        super().configure(repo, name, default)
+        for option, value in self.options():
+            remotes.modify_remote(repo, name, option, value)
+
+
+class AzureBackend(Backend):
+    kind = "azure"
+
+    def __init__(self, server: AzureServer) -> None:
+        self.server = server
+        self.url = f"azure://{server.new_container()}/models"
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        return (("connection_string", self.server.connection_string),)
+
+    def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
+        super().configure(repo, name, default)
+        # The account key is a credential: config.local, as a user would keep it.
+        remotes.modify_remote(
+            repo, name, "connection_string", self.server.connection_string, level="local"
+        )
+
+
+class SSHBackend(Backend):
+    kind = "ssh"
+
+    def __init__(self, server: SSHServer, root: Path) -> None:
+        import getpass
+
+        self.server = server
+        self.user = getpass.getuser()
+        self.url = f"ssh://127.0.0.1{root}"
+        # The user's own known_hosts (HOME is the test's): the server's key is checked.
+        ssh_dir = Path.home() / ".ssh"
+        ssh_dir.mkdir(mode=0o700, exist_ok=True)
+        with open(ssh_dir / "known_hosts", "a") as f:
+            f.write(server.known_hosts_line)
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("port", str(self.server.port)),
+            ("user", self.user),
+            ("keyfile", str(self.server.keyfile)),
+        )
+
+    def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
+        super().configure(repo, name, default)
+        remotes.modify_remote(repo, name, "port", str(self.server.port))
+        remotes.modify_remote(repo, name, "user", self.user)
+        remotes.modify_remote(repo, name, "keyfile", str(self.server.keyfile), level="local")
+
+
+SERVERS = {"s3": "s3_server", "gcs": "gcs_server", "azure": "azure_server", "ssh": "ssh_server"}
+
+
+def make_backend(kind: str, tmp_path: Path, server: Any = None) -> Backend:
     if kind == "local":
         return LocalBackend(tmp_path / "remote-store")
     if kind == "memory":
         return MemoryBackend()
-    assert s3 is not None
-    return S3Backend(s3)
+    if kind == "gcs":
+        return GCSBackend(server)
+    if kind == "azure":
+        return AzureBackend(server)
+    if kind == "ssh":
+        return SSHBackend(server, tmp_path / "ssh-store")
+    return S3Backend(server)
 
 
 def copy_local_config(src_repo: Path, dest_repo: Path) -> None:
@@ -186,10 +405,11 @@ def iter_files(root: Path) -> Iterator[Path]:
 
 
 def backend_for(request: Any, tmp_path: Path, monkeypatch: Any) -> Iterator[Backend]:
-    """The body of the backend fixtures: ``request.param`` names the kind; an S3 one gets a
-    fresh bucket on the session's server; closed afterwards."""
+    """The body of the backend fixtures: ``request.param`` names the kind; a server-backed
+    one gets a fresh bucket (container, folder) on the session's server; closed afterwards."""
     scrub_aws_env(monkeypatch)
-    server = request.getfixturevalue("s3_server") if request.param == "s3" else None
+    fixture = SERVERS.get(request.param)
+    server = request.getfixturevalue(fixture) if fixture else None
     b = make_backend(request.param, tmp_path, server)
     yield b
     b.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .backends import Backend, S3Server, backend_for
+from .backends import AzureServer, Backend, GCSServer, S3Server, SSHServer, backend_for
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +68,34 @@ def s3_server() -> Iterator[S3Server]:
     gc.collect()
 
 
-@pytest.fixture(params=["local", "memory", "s3"])
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[GCSServer]:
+    """gcp-storage-emulator on 127.0.0.1, one per test process."""
+    server = GCSServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azure_server() -> Iterator[AzureServer]:
+    """azurite's Blob service on 127.0.0.1, one per test process."""
+    server = AzureServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
+    """asyncssh's SSH/SFTP server on 127.0.0.1, one per test process."""
+    server = SSHServer(tmp_path_factory.mktemp("ssh-keys"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "memory", "s3", "gcs", "azure", "ssh"])
 def backend(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Backend]:
-    """Each kind of remote in turn; an S3 one gets a fresh bucket on the session's server."""
+    """Each kind of remote in turn; one on a server gets a fresh bucket (container, folder)
+    on the session's server."""
     yield from backend_for(request, tmp_path, monkeypatch)

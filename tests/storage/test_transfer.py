@@ -1,8 +1,11 @@
 """Transfer conformance: the same push/pull/fetch/status/gc claims against every back end.
 
-Each test runs three times: a local folder remote, fsspec's memory filesystem, and a real
-S3-compatible server (moto on 127.0.0.1) through s3fs with ``endpointurl`` and credentials in
-``.dvc/config.local``. Data is tracked in a real git repo, committed, and pulled into a fresh
+Each test runs once per back end: a local folder remote, fsspec's memory filesystem, and real
+servers on 127.0.0.1 configured as a user would (``remote modify``, credentials in
+``.dvc/config.local``): S3 (moto, through s3fs with ``endpointurl`` and keys), GCS
+(gcp-storage-emulator, through gcsfs with ``endpointurl``), Azure (azurite, through adlfs with
+a ``connection_string``) and SSH (asyncssh's SFTP server, through sshfs with ``port``, ``user``
+and ``keyfile``, the server's key checked against ``~/.ssh/known_hosts``). Data is tracked in a real git repo, committed, and pulled into a fresh
 ``git clone`` as a teammate would.
 """
 

@@ -829,6 +829,13 @@ def _s3(remote: Remote) -> Any:
 def _gcs(remote: Remote) -> Any:
     import gcsfs
 
+    fs_class = gcsfs.GCSFileSystem
+    if remote.get("endpointurl"):
+        # gcsfs's default class asks Google's gRPC control plane what kind of bucket this is
+        # (and waits a minute for every answer that doesn't come): not at a custom endpoint.
+        import gcsfs.core
+
+        fs_class = gcsfs.core.GCSFileSystem
     kw: dict[str, Any] = {"skip_instance_cache": True}
     if remote.get("projectname"):
         kw["project"] = remote.get("projectname")
@@ -838,7 +845,7 @@ def _gcs(remote: Remote) -> Any:
         kw["token"] = "anon"
     if remote.get("endpointurl"):
         kw["endpoint_url"] = remote.get("endpointurl")
-    return gcsfs.GCSFileSystem(**kw)
+    return fs_class(**kw)
 
 
 def _azure(remote: Remote) -> Any:
