@@ -221,8 +221,15 @@ class Backend:
     kind = ""
     url = ""
 
+    # options a user keeps in the git-ignored config.local (credentials), not in .dvc/config
+    private: frozenset[str] = frozenset()
+
     def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
+        """``remote add`` and a ``remote modify`` per option, as a user would set it up."""
         remotes.add_remote(repo, name, self.url, default=default, cwd=repo)
+        for option, value in self.options():
+            level = "local" if option in self.private else "repo"
+            remotes.modify_remote(repo, name, option, value, level=level)
 
     _view: RemoteStore | None = None
 
@@ -288,6 +295,7 @@ class MemoryBackend(Backend):
 
 class S3Backend(Backend):
     kind = "s3"
+    private = frozenset({"access_key_id", "secret_access_key"})
 
     def __init__(self, server: S3Server) -> None:
         self.server = server
@@ -302,14 +310,6 @@ class S3Backend(Backend):
             ("region", REGION),
         )
 
-    def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
-        super().configure(repo, name, default)
-        remotes.modify_remote(repo, name, "endpointurl", self.server.endpoint)
-        # Credentials go where a user keeps them: the git-ignored config.local.
-        remotes.modify_remote(repo, name, "access_key_id", S3_KEY, level="local")
-        remotes.modify_remote(repo, name, "secret_access_key", S3_SECRET, level="local")
-        remotes.modify_remote(repo, name, "region", REGION)
-
 
 class GCSBackend(Backend):
     kind = "gcs"
@@ -321,14 +321,10 @@ class GCSBackend(Backend):
     def options(self) -> tuple[tuple[str, str], ...]:
         return (("endpointurl", self.server.endpoint), ("allow_anonymous_login", "true"))
 
-    def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
-        super().configure(repo, name, default)
-        for option, value in self.options():
-            remotes.modify_remote(repo, name, option, value)
-
 
 class AzureBackend(Backend):
     kind = "azure"
+    private = frozenset({"connection_string"})  # it holds the account key
 
     def __init__(self, server: AzureServer) -> None:
         self.server = server
@@ -337,16 +333,10 @@ class AzureBackend(Backend):
     def options(self) -> tuple[tuple[str, str], ...]:
         return (("connection_string", self.server.connection_string),)
 
-    def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
-        super().configure(repo, name, default)
-        # The account key is a credential: config.local, as a user would keep it.
-        remotes.modify_remote(
-            repo, name, "connection_string", self.server.connection_string, level="local"
-        )
-
 
 class SSHBackend(Backend):
     kind = "ssh"
+    private = frozenset({"keyfile"})
 
     def __init__(self, server: SSHServer, root: Path) -> None:
         import getpass
@@ -366,12 +356,6 @@ class SSHBackend(Backend):
             ("user", self.user),
             ("keyfile", str(self.server.keyfile)),
         )
-
-    def configure(self, repo: Path, name: str = "store", default: bool = True) -> None:
-        super().configure(repo, name, default)
-        remotes.modify_remote(repo, name, "port", str(self.server.port))
-        remotes.modify_remote(repo, name, "user", self.user)
-        remotes.modify_remote(repo, name, "keyfile", str(self.server.keyfile), level="local")
 
 
 SERVERS = {"s3": "s3_server", "gcs": "gcs_server", "azure": "azure_server", "ssh": "ssh_server"}

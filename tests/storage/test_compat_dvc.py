@@ -98,6 +98,14 @@ def fresh_clone(repo: GitRepo, dest: Path) -> Path:
     return dest
 
 
+def dvc_repo(dvc: Dvc, path: Path) -> Path:
+    """A new git repository that ``dvc init`` made a dvc repository."""
+    path.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    dvc("init", "-q", cwd=path)
+    return path
+
+
 def dvc_status(dvc: Dvc, cwd: Path) -> object:
     return json.loads(dvc("status", "--json", cwd=cwd) or "{}")
 
@@ -255,10 +263,7 @@ def test_landmark_honours_dvc_config_local(
 def test_same_pointer_files_and_manifests_as_dvc(
     repo: GitRepo, lm: Cli, dvc: Dvc, tmp_path: Path
 ) -> None:
-    theirs = tmp_path / "theirs"
-    theirs.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=theirs, check=True)
-    dvc("init", "-q", cwd=theirs)
+    theirs = dvc_repo(dvc, tmp_path / "theirs")
     write_data(theirs)
     dvc("add", "-q", "model.bin", "data", cwd=theirs)
 
@@ -345,10 +350,7 @@ def write_ignored(root: Path) -> None:
 def test_dvcignore_leaves_out_the_same_files_as_dvc(
     repo: GitRepo, lm: Cli, dvc: Dvc, tmp_path: Path
 ) -> None:
-    theirs = tmp_path / "theirs"
-    theirs.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=theirs, check=True)
-    dvc("init", "-q", cwd=theirs)
+    theirs = dvc_repo(dvc, tmp_path / "theirs")
     write_ignored(theirs)
     dvc("add", "-q", "project/data", cwd=theirs)
 
@@ -382,10 +384,7 @@ def test_dvcignore_leaves_out_the_same_files_as_dvc(
 def test_a_dvcignore_inside_a_folder_to_add_is_refused_by_both(
     repo: GitRepo, lm: Cli, dvc: Dvc, tmp_path: Path
 ) -> None:
-    theirs = tmp_path / "theirs"
-    theirs.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=theirs, check=True)
-    dvc("init", "-q", cwd=theirs)
+    theirs = dvc_repo(dvc, tmp_path / "theirs")
     for root in (theirs, repo.path):
         write_data(root)
         (root / "data" / "sub" / ".dvcignore").write_text("*.bin\n")
