@@ -57,9 +57,7 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Sequence
@@ -67,10 +65,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import harness
+from harness import (
+    IDENTITY_EMAIL,
+    IDENTITY_NAME,
+    log,
+    resolve_exe,
+    run,
+    run_in_workdir,
+    timed,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-IDENTITY_NAME = "Landmark Bench"
-IDENTITY_EMAIL = "bench@landmark.invalid"
 # Synthetic history lives in 2020, safely before the tags the timed register/assign create now.
 EPOCH = 1_600_000_000
 BENCH_MODEL = "model-042"
@@ -78,22 +85,6 @@ BENCH_STAGE = "staging"
 # Every commit rewrites this one file. A file per model would be prettier, but fast-import
 # re-hashes the whole tree per commit, and a 2,000-entry directory made the big repo take 70 s.
 TRAINED_FILE = "trained.txt"
-
-
-class CommandFailed(Exception):
-    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
-        super().__init__(f"{' '.join(argv)} exited with {returncode}")
-        self.argv = list(argv)
-        self.returncode = returncode
-        self.stderr = stderr
-
-
-class UsageError(Exception):
-    pass
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,31 +117,10 @@ assert SMALL.tag_count == 3_000 and BIG.tag_count == 100_000
 
 
 def isolated_env(home: Path) -> dict[str, str]:
-    """The environment for git and both CLIs: a fixed identity and no outside configuration."""
-    # Inherited GIT_* (GIT_DIR from a hook, GIT_CONFIG_GLOBAL...) or tool settings would make
-    # the runs depend on who starts the benchmark, so both tools run with their defaults.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GIT_", "GTO_", "LANDMARK_"))
-    }
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME=IDENTITY_NAME,
-        GIT_AUTHOR_EMAIL=IDENTITY_EMAIL,
-        GIT_COMMITTER_NAME=IDENTITY_NAME,
-        GIT_COMMITTER_EMAIL=IDENTITY_EMAIL,
-    )
-    return env
-
-
-def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str], stdin: bytes | None = None) -> str:
-    proc = subprocess.run(list(argv), cwd=cwd, env=env, input=stdin, capture_output=True)
-    if proc.returncode != 0:
-        raise CommandFailed(argv, proc.returncode, proc.stderr.decode(errors="replace"))
-    return proc.stdout.decode(errors="replace")
+    """The environment for git and both CLIs: a fixed identity and no outside configuration
+    (inherited GIT_*, GTO_* or LANDMARK_* settings would make the runs depend on who starts
+    the benchmark, so both tools run with their defaults)."""
+    return harness.isolated_env(home, os.environ, ("GIT_", "GTO_", "LANDMARK_"))
 
 
 def git(repo: Path, env: dict[str, str], *args: str, stdin: bytes | None = None) -> str:
@@ -307,12 +277,6 @@ class Timing:
     @property
     def best(self) -> float:
         return min(self.runs)
-
-
-def timed(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, str]:
-    started = time.perf_counter()
-    out = run(argv, cwd=cwd, env=env)
-    return time.perf_counter() - started, out
 
 
 def time_command(argv: Sequence[str], policy: Policy, *, cwd: Path, env: dict[str, str]) -> Timing:
@@ -485,21 +449,6 @@ def compare_json(landmark_out: str, gto_out: str) -> tuple[bool, str]:
 # --------------------------------------------------------------------------------------------
 
 
-def resolve_exe(given: str | None, default: Path, fallback: str, label: str) -> Path:
-    if given is not None:
-        path = Path(given)
-        found = path if path.is_file() else shutil.which(given)
-        if not found:
-            raise UsageError(f"{label}: {given} not found")
-        return Path(found).absolute()
-    if default.is_file():
-        return default
-    on_path = shutil.which(fallback)
-    if on_path is None:
-        raise UsageError(f"{label}: neither {default} nor `{fallback}` on PATH")
-    return Path(on_path)
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Benchmark landmark against gto on synthetic registries.",
@@ -649,27 +598,9 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.workdir is not None:
-        workdir = args.workdir.absolute()
-        workdir.mkdir(parents=True, exist_ok=True)
-    else:
-        workdir = Path(tempfile.mkdtemp(prefix="landmark-bench-"))
-    try:
-        report = benchmark(args, workdir)
-    except UsageError as exc:
-        print(
-            f"error: {exc} (run scripts/bootstrap, or see --only-peer/--no-peer)", file=sys.stderr
-        )
-        return 2
-    except CommandFailed as exc:
-        print(f"error: {exc}\n{exc.stderr.rstrip()}", file=sys.stderr)
-        return 1
-    finally:
-        if args.workdir is None and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        elif args.workdir is None:
-            log(f"kept {workdir}")
-
+    report = run_in_workdir(args, "landmark-bench-", benchmark)
+    if isinstance(report, int):
+        return report
     print(render_table(report["results"]))
     print()
     for check in report["checks"]:

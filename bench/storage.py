@@ -61,7 +61,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,10 +69,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import harness
+from harness import (
+    log,
+    resolve_exe,
+    run,
+    run_in_workdir,
+    timed,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-IDENTITY_NAME = "Landmark Bench"
-IDENTITY_EMAIL = "bench@landmark.invalid"
 BIG_NAME = "big.bin"
 SMALL_NAME = "small"
 SMALL_FOLDERS = 20
@@ -81,57 +87,22 @@ STEPS = ("add", "status", "push", "checkout", "pull")
 CHUNK = 64 * 1024 * 1024
 
 
-class CommandFailed(Exception):
-    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
-        super().__init__(f"{' '.join(argv)} exited with {returncode}")
-        self.argv = list(argv)
-        self.returncode = returncode
-        self.stderr = stderr
-
-
-class UsageError(Exception):
-    pass
-
-
 class WrongBytes(Exception):
     pass
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 def isolated_env(home: Path, site_cache: Path) -> dict[str, str]:
-    """The environment for git and both CLIs: a fixed identity and no outside configuration."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GIT_", "DVC_", "LANDMARK_"))
-    }
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
+    """The environment for git and both CLIs: a fixed identity and no outside configuration.
+    dvc would otherwise try to send usage analytics, and keep its per-repo state database in
+    /var/tmp/dvc, shared with every other dvc run on the machine."""
+    return harness.isolated_env(
+        home,
+        os.environ,
+        ("GIT_", "DVC_", "LANDMARK_"),
         XDG_CACHE_HOME=str(home / ".cache"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME=IDENTITY_NAME,
-        GIT_AUTHOR_EMAIL=IDENTITY_EMAIL,
-        GIT_COMMITTER_NAME=IDENTITY_NAME,
-        GIT_COMMITTER_EMAIL=IDENTITY_EMAIL,
-        # dvc would otherwise try to send usage analytics, and keep its per-repo state
-        # database in /var/tmp/dvc, shared with every other dvc run on the machine.
         DVC_NO_ANALYTICS="1",
         DVC_SITE_CACHE_DIR=str(site_cache),
     )
-    return env
-
-
-def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> str:
-    proc = subprocess.run(
-        list(argv), cwd=cwd, env=env, capture_output=True, stdin=subprocess.DEVNULL
-    )
-    if proc.returncode != 0:
-        raise CommandFailed(argv, proc.returncode, proc.stderr.decode(errors="replace"))
-    return proc.stdout.decode(errors="replace")
 
 
 def git(repo: Path, env: dict[str, str], *args: str) -> str:
@@ -263,12 +234,6 @@ class Timing:
     @property
     def best(self) -> float | None:
         return min(self.runs) if self.runs else None
-
-
-def timed(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, str]:
-    started = time.perf_counter()
-    out = run(argv, cwd=cwd, env=env)
-    return time.perf_counter() - started, out
 
 
 @dataclass
@@ -560,21 +525,6 @@ def render_floor(rows: list[dict[str, Any]]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def resolve_exe(given: str | None, default: Path, fallback: str, label: str) -> Path:
-    if given is not None:
-        path = Path(given)
-        found = path if path.is_file() else shutil.which(given)
-        if not found:
-            raise UsageError(f"{label}: {given} not found")
-        return Path(found).absolute()
-    if default.is_file():
-        return default
-    on_path = shutil.which(fallback)
-    if on_path is None:
-        raise UsageError(f"{label}: neither {default} nor `{fallback}` on PATH")
-    return Path(on_path)
-
-
 def python_of(exe: Path) -> Path | None:
     """The interpreter of a console script (its shebang), to import landmark for file_md5."""
     try:
@@ -782,30 +732,9 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.workdir is not None:
-        workdir = args.workdir.absolute()
-        workdir.mkdir(parents=True, exist_ok=True)
-    else:
-        workdir = Path(tempfile.mkdtemp(prefix="landmark-bench-storage-"))
-    try:
-        report = benchmark(args, workdir)
-    except UsageError as exc:
-        print(
-            f"error: {exc} (run scripts/bootstrap, or see --only-peer/--no-peer)", file=sys.stderr
-        )
-        return 2
-    except CommandFailed as exc:
-        print(f"error: {exc}\n{exc.stderr.rstrip()}", file=sys.stderr)
-        return 1
-    except WrongBytes as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.workdir is None and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        elif args.workdir is None:
-            log(f"kept {workdir}")
-
+    report = run_in_workdir(args, "landmark-bench-storage-", benchmark, (WrongBytes,))
+    if isinstance(report, int):
+        return report
     print(
         f"page cache: {report['page_cache']}; {report['cpus']} CPUs; "
         f"best of {report['repeat']}; {report['dvc_version'] and 'dvc ' + report['dvc_version']}"

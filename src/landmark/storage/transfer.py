@@ -274,9 +274,23 @@ def push(
 ) -> TransferResult:
     """Send the objects ``hashes`` need (files, directories' files, then their ``.dir``) that
     the remote lacks. ``progress`` is closed when done."""
+    return _closing(_push, cache, store, hashes, jobs, progress, labels)
+
+
+def _closing(
+    run: Callable[..., TransferResult],
+    cache: ObjectCache,
+    store: RemoteStore,
+    hashes: Sequence[str],
+    jobs: int | None,
+    progress: Progress | None,
+    labels: Mapping[str, str] | None,
+) -> TransferResult:
+    """``run`` (``_push`` or ``_fetch``) with the store's default jobs and a progress that is
+    closed whatever happens."""
     progress = progress or Progress()
     try:
-        return _push(cache, store, hashes, jobs or store.default_jobs, progress, labels)
+        return run(cache, store, hashes, jobs or store.default_jobs, progress, labels)
     finally:
         progress.close()
 
@@ -360,11 +374,7 @@ def fetch(
     """Download into the cache the objects ``hashes`` need that it lacks; each is verified
     against its md5 and renamed in whole. Directory manifests are stored after their files.
     ``progress`` is closed when done."""
-    progress = progress or Progress()
-    try:
-        return _fetch(cache, store, hashes, jobs or store.default_jobs, progress, labels)
-    finally:
-        progress.close()
+    return _closing(_fetch, cache, store, hashes, jobs, progress, labels)
 
 
 def _fetch(
