@@ -106,7 +106,8 @@ def _run(args: list[str]) -> int:
 
 def _is_quick_status(args: list[str]) -> bool:
     """``landmark status [TARGET...]``, the command run after every change: answered without
-    click (a fifth of its time on 20,000 files). Any option goes the usual way."""
+    importing click (35 ms by ``-X importtime``; about 10 ms of a 0.19 s status of 20,000
+    files, measured end to end). Any option goes the usual way."""
     return args[0] == "status" and not any(a.startswith("-") for a in args[1:])
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .render import local_status
 from .render import plural as _plural
 
 # -- transfers and remotes (push, pull, fetch, remote) ------------------------------------------
@@ -434,8 +435,6 @@ def status(
             }
         click.echo(json.dumps(data, indent=2))
         return
-    from .render import local_status
-
     click.echo(local_status(local))
     if far is not None:
         _render_remote_status(far)

@@ -5,7 +5,9 @@ anchor, a trailing ``/`` for folders only) relative to the folder it sits in. Ev
 ``.dvcignore`` from the repository's top down to a path applies to it; the last pattern that
 matches decides, so a deeper file overrides a shallower one, and whatever is inside an ignored
 folder is ignored with it. ``dvc init`` writes a ``.dvcignore`` of comments only: files without
-patterns cost nothing, and neither does a repository without any.
+patterns cost nothing, and neither does a repository without any. As in dvc, a tracked folder
+may not hold a ``.dvcignore`` of its own (``add`` refuses it), so the rules for everything in
+a folder are those above it (:meth:`Rules.above`).
 
 The patterns are compiled by ``pathspec`` (gitignore's rules, as dvc uses), imported only
 when a file has patterns.
