@@ -86,6 +86,34 @@ class ObjectFolders:
             self._made.add(parent)
         return parent
 
+    def clean_tmp(self, older_than_s: float = 0) -> int:
+        """Remove temp files left by interrupted writes; how many were removed. With
+        ``older_than_s``, only those not modified for that long (others may be in use)."""
+        removed = 0
+        cutoff = time.time() - older_than_s if older_than_s > 0 else None
+        try:
+            prefixes = os.listdir(self._base)
+        except FileNotFoundError:
+            return 0
+        for prefix in prefixes:
+            folder = os.path.join(self._base, prefix)
+            try:
+                names = os.listdir(folder)
+            except NotADirectoryError:
+                continue
+            for name in names:
+                if name.startswith(TMP_PREFIX):
+                    path = os.path.join(folder, name)
+                    if cutoff is not None:
+                        try:
+                            if os.stat(path).st_mtime > cutoff:
+                                continue
+                        except FileNotFoundError:
+                            continue
+                    unlink_quiet(path)
+                    removed += 1
+        return removed
+
 
 class ObjectCache(ObjectFolders):
     """Content-addressed objects under ``root/files/md5``; objects are read-only files."""
@@ -212,34 +240,6 @@ class ObjectCache(ObjectFolders):
             unlink_quiet(os.fspath(tmp_path))
             raise
         return Path(dest)
-
-    def clean_tmp(self, older_than_s: float = 0) -> int:
-        """Remove temp files left by interrupted writes; how many were removed. With
-        ``older_than_s``, only those not modified for that long (others may be in use)."""
-        removed = 0
-        cutoff = time.time() - older_than_s if older_than_s > 0 else None
-        try:
-            prefixes = os.listdir(self._base)
-        except FileNotFoundError:
-            return 0
-        for prefix in prefixes:
-            folder = os.path.join(self._base, prefix)
-            try:
-                names = os.listdir(folder)
-            except NotADirectoryError:
-                continue
-            for name in names:
-                if name.startswith(TMP_PREFIX):
-                    path = os.path.join(folder, name)
-                    if cutoff is not None:
-                        try:
-                            if os.stat(path).st_mtime > cutoff:
-                                continue
-                        except FileNotFoundError:
-                            continue
-                    unlink_quiet(path)
-                    removed += 1
-        return removed
 
     # -- reading ------------------------------------------------------------------------------
     def read_manifest(self, md5_dir: str) -> list[DirEntry]:

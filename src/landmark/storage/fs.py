@@ -439,22 +439,9 @@ class LocalStore(RemoteStore, ObjectFolders):
     def remove(self, md5: str) -> None:
         unlink_quiet(self.ospath(md5))
 
-    def clean_tmp(self) -> int:
-        removed = 0
-        try:
-            prefixes = os.listdir(self._base)
-        except FileNotFoundError:
-            return 0
-        for prefix in prefixes:
-            try:
-                names = os.listdir(f"{self._base}/{prefix}")
-            except NotADirectoryError:
-                continue
-            for name in names:
-                if name.startswith(TMP_PREFIX):
-                    unlink_quiet(f"{self._base}/{prefix}/{name}")
-                    removed += 1
-        return removed
+    def clean_tmp(self, older_than_s: float = 0) -> int:
+        # every partial upload (RemoteStore's, first in the MRO, has none to clean)
+        return ObjectFolders.clean_tmp(self, older_than_s)
 
 
 COPY_CHUNK = 1 << 20

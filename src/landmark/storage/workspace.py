@@ -194,7 +194,6 @@ class StatCache:
         object it needs was there (see :meth:`ObjectCache.folders_signature`)."""
         folders = self._load_folders()
         current = folders.get(rel)
-        sig = objects or b""
         if current is None or current[0] != dir_md5 or current[1] != digest:
             # two strings, not 20,000 tuples: loading them is a copy, not an object per file
             folders[rel] = (
@@ -202,20 +201,20 @@ class StatCache:
                 digest,
                 "\0".join(r for r, _ in pairs),
                 "".join(m for _, m in pairs),
-                sig,
+                objects or b"",
             )
             self._folders_changed = True
-        elif current[4] != sig:
-            folders[rel] = (*current[:4], sig)
-            self._folders_changed = True
+        else:
+            self.vouch_objects(rel, objects)
 
     def vouch_objects(self, rel: str, objects: bytes | None) -> None:
         """A recorded folder's objects were all found in the cache, whose signature is
         ``objects`` (None: can't be vouched for)."""
-        current = self._load_folders().get(rel)
+        folders = self._load_folders()
+        current = folders.get(rel)
         sig = objects or b""
         if current is not None and current[4] != sig:
-            self._load_folders()[rel] = (*current[:4], sig)
+            folders[rel] = (*current[:4], sig)
             self._folders_changed = True
 
     def drop_folder(self, rel: str) -> None:
@@ -837,6 +836,7 @@ class _Target:
     file), their places in walk order, and the ``.dvcignore`` rules above it."""
 
     path: str
+    key: str  # repo-relative
     files: list[tuple[str, str, os.stat_result]]
     walked: list[int]
     rules: Rules
@@ -855,7 +855,7 @@ def _collect(root: str, targets: Sequence[str]) -> list[_Target]:
                 f"{key} is left out by a .dvcignore pattern: remove the pattern to track it"
             )
         if not is_dir:
-            found.append(_Target(target, [("", target, os.stat(target))], [0], rules))
+            found.append(_Target(target, key, [("", target, os.stat(target))], [0], rules))
             continue
         rels, sts = walk(target, rules, key + "/")
         inner = next((r for r in rels if r.rpartition("/")[2] == IGNORE_FILE), None)
@@ -866,7 +866,7 @@ def _collect(root: str, targets: Sequence[str]) -> list[_Target]:
             )
         order = sorted(range(len(rels)), key=rels.__getitem__)
         files = [(rels[i], f"{target}/{rels[i]}", sts[i]) for i in order]
-        found.append(_Target(target, files, order, rules))
+        found.append(_Target(target, key, files, order, rules))
     return found
 
 
@@ -883,12 +883,7 @@ def _track(
     ingest = _Ingest(cache)
 
     # One pool over the files of every path: many small files and a few big ones alike.
-    items = [
-        (f"{base}/{rel}" if rel else base, p, st)
-        for t in plan
-        for base in (_rel(root, t.path),)
-        for rel, p, st in t.files
-    ]
+    items = [(f"{t.key}/{rel}" if rel else t.key, p, st) for t in plan for rel, p, st in t.files]
 
     def work(item: tuple[str, str, os.stat_result]) -> tuple[str, os.stat_result]:
         key, path, st = item
@@ -912,7 +907,7 @@ def _track(
     outputs: list[Output] = []
     dvcfiles: list[str] = []
     gitignores: list[str] = []
-    vouch: list[tuple[str, set[str], list[str]]] = []  # (folder, cache prefixes, objects)
+    vouch: list[tuple[str, list[str]]] = []  # (folder, the objects it needs)
     pos = 0
     for t in plan:
         target, files, walked = t.path, t.files, t.walked
@@ -929,7 +924,6 @@ def _track(
             data = manifest_bytes(entries)
             dir_md5 = manifest_hash(data)
             cache.put_bytes(data, dir_md5)
-            key = _rel(root, target)
             # the digest a later walk will compute: the files as linked, in walk order
             rels = [""] * len(files)
             after: list[os.stat_result] = [st for _, st in done]
@@ -937,12 +931,11 @@ def _track(
                 rels[i], after[i] = files[k][0], done[k][1]
             digest = folder_digest(rels, after, stats.since, t.rules)
             if digest is not None:
-                pairs = sorted((e.relpath, e.md5) for e in entries)
-                stats.put_folder(key, dir_md5, digest, pairs)
-                hashes = [m for _, m in pairs] + [dir_md5]
-                vouch.append((key, {m[:2] for m in hashes}, hashes))
+                pairs = [(e.relpath, e.md5) for e in entries]  # sorted: files are
+                stats.put_folder(t.key, dir_md5, digest, pairs)
+                vouch.append((t.key, [m for _, m in pairs] + [dir_md5]))
             else:
-                stats.drop_folder(key)
+                stats.drop_folder(t.key)
             out = Output(
                 path=name,
                 md5=dir_md5,
@@ -952,7 +945,7 @@ def _track(
         else:
             md5, st = done[0]
             out = Output(path=name, md5=md5, size=st.st_size, isexec=bool(st.st_mode & 0o111))
-        stats.drop_under(_rel(root, target))
+        stats.drop_under(t.key)
         pointer = os.path.join(folder, name + ".dvc")
         write_dvcfile(Path(pointer), [out])
         dvcfiles.append(_rel(root, pointer))
@@ -978,15 +971,15 @@ def _track(
 
 
 def _vouch_written(
-    cache: ObjectCache, stats: StatCache, folders: list[tuple[str, set[str], list[str]]]
+    cache: ObjectCache, stats: StatCache, folders: list[tuple[str, list[str]]]
 ) -> None:
     """Let the next status take the cache's word for folders just added: their objects'
     fan-out folders were stamped by this very run, too recently to vouch for, so they are
     backdated first, then signed, then the objects are checked to be there. A change after
     the backdating stamps a folder anew; one before it fails the check."""
-    cache.backdate_folders(set().union(*(p for _, p, _ in folders)), stats.since - 1)
-    for key, prefixes, hashes in folders:
-        sig = cache.folders_signature(prefixes, stats.since)
+    cache.backdate_folders({h[:2] for _, hashes in folders for h in hashes}, stats.since - 1)
+    for key, hashes in folders:
+        sig = cache.folders_signature({h[:2] for h in hashes}, stats.since)
         if sig is not None and len(cache.existing(hashes)) == len(set(hashes)):
             stats.vouch_objects(key, sig)
 
@@ -1238,7 +1231,8 @@ def _plan(
         rels, sts = walk(abspath, rules, t.path + "/")
     stats = compare.stats
     digest = None
-    if within is None and not plan.absent and cache.exists(out.md5):
+    have_manifest = cache.exists(out.md5)
+    if within is None and not plan.absent and have_manifest:
         digest = folder_digest(rels, sts, stats.since, rules)
         known = stats.folder(t.path) if digest is not None else None
         if known is not None and known.dir_md5 == out.md5 and known.digest == digest:
@@ -1251,7 +1245,7 @@ def _plan(
     if within is not None:
         present = {rel: v for rel, v in present.items() if _under(rel, within)}
     prefix = t.path + "/"
-    if not cache.exists(out.md5):
+    if not have_manifest:
         # Without the manifest the files can't be listed: compare the whole directory's hash.
         plan.missing_objects.append(out.md5)
         if present or not plan.absent:
