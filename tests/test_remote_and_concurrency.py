@@ -7,6 +7,8 @@ import multiprocessing
 import subprocess
 from pathlib import Path
 
+import pytest
+
 import landmark
 from landmark.errors import Conflict, GitError
 
@@ -107,3 +109,69 @@ def test_python_api(repo: GitRepo) -> None:
     assert [h["event"] for h in landmark.history(repo=repo.path)] == ["assignment", "registration"]
     assert landmark.stages(repo=repo.path) == ["prod"]
     assert landmark.doctor(repo=repo.path).ok
+
+
+def _reject_pushes(remote: Path) -> None:
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho denied >&2\nexit 1\n")
+    hook.chmod(0o755)
+
+
+def _tag_ids(git_dir: Path) -> dict[str, str]:
+    """Every tag ref and the object it points at (a tag object for an annotated tag)."""
+    out = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/tags"],
+        cwd=git_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+DELETES = [
+    ("deregister", "churn", "v0.0.1", "--delete"),
+    ("unassign", "churn", "v0.0.1", "--stage", "prod", "--delete"),
+    ("deprecate", "churn", "v0.0.1", "--delete"),
+    ("deprecate", "churn", "v0.0.1", "prod", "--delete"),
+    ("deprecate", "churn", "--delete"),
+]
+
+
+@pytest.mark.parametrize("command", DELETES, ids=lambda c: " ".join(c))
+def test_failed_delete_push_keeps_local_tags(
+    lm: Cli, repo: GitRepo, bare_remote: Path, command: tuple[str, ...]
+) -> None:
+    lm("register", "churn", "--push")
+    lm("assign", "churn", "--version", "v0.0.1", "--stage", "prod", "--push")
+    before = _tag_ids(repo.path)
+    upstream = _tag_ids(bare_remote)
+    assert set(before) == {"churn@v0.0.1", "churn#prod#1"} and upstream == before
+    _reject_pushes(bare_remote)
+    r = lm(*command, "--push", ok=None)
+    assert r.exit_code == 7, r.output
+    assert "could not push" in r.output
+    assert _tag_ids(repo.path) == before  # the same tag objects, not look-alikes
+    assert _tag_ids(bare_remote) == upstream
+    # Once the remote accepts pushes, the same command goes through on both sides.
+    (bare_remote / "hooks" / "pre-receive").unlink()
+    lm(*command, "--push")
+    assert _tag_ids(repo.path) == _tag_ids(bare_remote) != before
+
+
+@pytest.mark.parametrize("command", DELETES, ids=lambda c: " ".join(c))
+def test_failed_delete_push_through_url_keeps_cache(
+    lm: Cli, repo: GitRepo, bare_remote: Path, command: tuple[str, ...]
+) -> None:
+    url = f"file://{bare_remote}"
+    lm("register", "churn", "-r", url)
+    lm("assign", "churn", "--version", "v0.0.1", "--stage", "prod", "-r", url)
+    [cache] = [c for c in (Path.home() / ".cache" / "landmark" / "repos").iterdir() if c.is_dir()]
+    before = _tag_ids(cache)
+    upstream = _tag_ids(bare_remote)
+    assert set(before) == {"churn@v0.0.1", "churn#prod#1"} and upstream == before
+    _reject_pushes(bare_remote)
+    r = lm(*command, "-r", url, ok=None)
+    assert r.exit_code == 7, r.output
+    assert _tag_ids(cache) == before
+    assert _tag_ids(bare_remote) == upstream

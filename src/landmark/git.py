@@ -336,8 +336,14 @@ class Repo:
                 raise Conflict(f"tag {name!r} already exists: someone created it first; run again")
             raise GitError(f"could not create tag {name!r}: {err}")
 
-    def delete_tag(self, name: str) -> None:
-        self.git("tag", "-d", "--", name)
+    def delete_tags(self, names: Sequence[str]) -> None:
+        """Delete tags in one ref transaction: all of them, or (on error) none."""
+        if not names:
+            return
+        script = "".join(f"delete refs/tags/{n}\n" for n in names)
+        proc = self.git("update-ref", "--stdin", input=script.encode(), check=False)
+        if proc.returncode != 0:
+            raise GitError(f"could not delete tags: {_first_line(proc.stderr)}")
 
     def commit_paths(self, paths: Sequence[str], message: str) -> str:
         """Stage ``paths`` and commit only them (whatever else is staged stays staged).

@@ -142,25 +142,32 @@ class Registry:
             raise LandmarkError(f"tag {tag!r} was created but cannot be read back")
         return events[0]
 
-    def _publish(self, tags: list[str], push: bool, *, delete: bool = False) -> None:
-        """Push tags when asked (always for a remote URL); undo locally when the push fails."""
+    def _publish(self, tags: list[str], push: bool) -> None:
+        """Push new tags when asked (always for a remote URL); undo them when the push fails."""
         if not (push or self.repo.url):
             return
         try:
-            self.repo.push_tags(tags, delete=delete)
+            self.repo.push_tags(tags)
         except LandmarkError:
-            if not delete:
-                for t in tags:
-                    self.repo.delete_tag(t)
+            self.repo.delete_tags(tags)
             raise
 
     def _delete(self, tags: list[str], push: bool) -> Deleted:
         if not tags:
             raise NotFound("no tags to delete")
-        for t in tags:
-            self.repo.delete_tag(t)
-        self._publish(tags, push, delete=True)
-        self._invalidate()
+        pushed = bool(push or self.repo.url)
+        if pushed:
+            # Upstream first: a push that fails leaves every tag where it was, here and there.
+            self.repo.push_tags(tags, delete=True)
+        try:
+            self.repo.delete_tags(tags)  # one transaction: all or none
+        except LandmarkError:
+            if pushed:
+                # The tags are still here: put the same tag objects back upstream.
+                self.repo.push_tags(tags)
+            raise
+        finally:
+            self._invalidate()
         return Deleted(tuple(tags))
 
     def register(
