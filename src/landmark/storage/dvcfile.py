@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .pathguard import check_hash
 
 HASH_NAME = "md5"  # dvc 3; files without ``hash: md5`` were written by dvc 2 (md5-dos2unix)
 
@@ -49,18 +50,29 @@ def _outputs(rows: Any, source: str) -> list[Output]:
         md5 = row.get("md5")
         if md5 is None:
             continue  # not computed yet (a stage that never ran) or cache: false
-        nfiles = row.get("nfiles")
+        if isinstance(md5, int) and not isinstance(md5, bool):
+            md5 = str(md5)  # an unquoted all-digit md5, which YAML reads as a number
+        size, nfiles = _count(row, "size", source), _count(row, "nfiles", source)
         outs.append(
             Output(
                 path=row["path"],
-                md5=str(md5),
-                size=int(row.get("size") or 0),
-                nfiles=int(nfiles) if nfiles is not None else None,
-                isexec=bool(row.get("isexec", False)),
+                md5=check_hash(md5, source),  # cache and remote paths are made from it
+                size=size or 0,
+                nfiles=nfiles,
+                isexec=row.get("isexec") is True,
                 hash_name=str(row.get("hash") or "md5-dos2unix"),
             )
         )
     return outs
+
+
+def _count(row: dict[Any, Any], key: str, source: str) -> int | None:
+    value = row.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{source}: {key} {value!r} is not a count; fix the file")
+    return value
 
 
 # The plain layout dvc writes for ``dvc add``: read and written without a YAML library (whose

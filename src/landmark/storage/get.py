@@ -21,6 +21,7 @@ from ..git import Repo
 from ..registry import Registry
 from .cache import Linker, ObjectCache, repo_cache
 from .dvcfile import Output, parse_dvcfile, parse_lock
+from .pathguard import check_folders, check_layout, check_relpath, output_path
 from .remotes import Remote
 
 LOCK_FILE = "dvc.lock"
@@ -83,7 +84,7 @@ def locate(reg: Registry, ref: str, rev: str | None = None) -> Located:
             f"{at} has no path in dvc.yaml at commit {commit[:7]}: "
             f"annotate it with 'landmark annotate {name} --path PATH' and commit"
         )
-    path = _normalise(annotation.repo_path)
+    path = output_path("", annotation.repo_path, f"the annotation of {at} (dvc.yaml)")
     output, inner = _find_output(reg.repo, commit, path)
     if output is None and not reg.repo.tree(commit, path):
         raise NotFound(
@@ -91,18 +92,6 @@ def locate(reg: Registry, ref: str, rev: str | None = None) -> Located:
             f"at commit {commit[:7]}"
         )
     return Located(name, version, commit, path, output, inner)
-
-
-def _normalise(path: str) -> str:
-    parts: list[str] = []
-    for part in PurePosixPath(path).parts:
-        if part == "..":
-            if not parts:
-                raise InvalidInput(f"artifact path {path!r} leaves the repository")
-            parts.pop()
-        elif part not in (".", "/"):
-            parts.append(part)
-    return "/".join(parts)
 
 
 def _find_output(repo: Repo, commit: str, path: str) -> tuple[Output | None, str]:
@@ -132,7 +121,7 @@ def _covering(
             continue
         folder = name.rpartition("/")[0]
         for out in parse(data.decode(), name):
-            full = _normalise(f"{folder}/{out.path}" if folder else out.path)
+            full = output_path(folder, out.path, f"{name} at commit {commit[:7]}")
             if full == path or path.startswith(full + "/"):
                 return out, path[len(full) + 1 :]
     return None, ""
@@ -279,26 +268,40 @@ def _build_from_cache(cache: ObjectCache, files: list[tuple[str, str]], build: P
     if files == [("", files[0][1])] and files[0][0] == "":
         linker.replace(cache.ospath(files[0][1]), os.fspath(build))
         return
+    # (the manifest's paths were checked when it was read)
+    top = os.fspath(build)
     for rel, md5 in files:
-        target = build / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        linker.replace(cache.ospath(md5), os.fspath(target))
+        target = os.path.join(top, rel)
+        parent = os.path.dirname(target)
+        os.makedirs(parent, exist_ok=True)
+        check_folders(top, [parent], "the output folder")
+        linker.replace(cache.ospath(md5), target)
 
 
 def _build_from_git(repo: Repo, located: Located, build: Path) -> None:
     entries = repo.tree(located.commit, located.path)
     contents = repo.read_files((located.commit, p) for p, _ in entries)
     single = len(entries) == 1 and entries[0][0] == located.path
-    for path, mode in entries:
-        target = build if single else build / path[len(located.path) + 1 :]
-        target.parent.mkdir(parents=True, exist_ok=True)
+    where = f"{located.path} at commit {located.commit[:7]}"
+    rels = [] if single else [check_relpath(p[len(located.path) + 1 :], where) for p, _ in entries]
+    check_layout(rels, where)
+    top = os.fspath(build)
+    # Symbolic links last, so no file of the tree can be written through one.
+    order = sorted(range(len(entries)), key=lambda i: entries[i][1] == "120000")
+    for i in order:
+        path, mode = entries[i]
+        target = top if single else os.path.join(top, rels[i])
+        if not single:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            check_folders(top, [os.path.dirname(target)], "the output folder")
         data = contents.get((located.commit, path), b"")
         if mode == "120000":
             os.symlink(data.decode(errors="surrogateescape"), target)
             continue
-        target.write_bytes(data)
+        with open(target, "xb") as f:
+            f.write(data)
         if mode == "100755":
-            target.chmod(0o755)
+            os.chmod(target, 0o755)
 
 
 def show_url(

@@ -137,13 +137,18 @@ def parse_manifest(data: bytes, source: str = ".dir object") -> list[DirEntry]:
     """The entries of a ``.dir`` object; sizes are 0 unless the manifest carries them."""
     import json
 
+    from .pathguard import check_entries
+
     try:
         rows = json.loads(data)
-        return [DirEntry(str(r["relpath"]), str(r["md5"]), int(r.get("size") or 0)) for r in rows]
+        entries = [DirEntry(r["relpath"], r["md5"], int(r.get("size") or 0)) for r in rows]
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise IntegrityError(
             f"{source} is not a valid directory manifest ({e}); remove it and fetch it again"
         ) from e
+    # Untrusted: whoever pushed the manifest chose these paths and hashes.
+    check_entries([(e.relpath, e.md5) for e in entries], source)
+    return entries
 
 
 def manifest_hash(data: bytes) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import NotFound
+from ..errors import InvalidInput, NotFound
 from ..registry import Registry
 from .get import Located, locate
 
@@ -34,7 +34,9 @@ def registry_roots(reg: Registry, refs: tuple[str, ...] = ()) -> Kept:
     for ref in dict.fromkeys(wanted):
         try:
             found: Located = locate(reg, ref)
-        except NotFound:
+        except (NotFound, InvalidInput):
+            # (InvalidInput: an old commit's pointer file the path guard refuses; nothing
+            # can be kept for it, and it must not stop the rest from being collected)
             if ref in refs:
                 raise
             skipped.append(ref)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IntegrityError, LandmarkError, NotFound, RemoteError
+from ..errors import IntegrityError, InvalidInput, LandmarkError, NotFound, RemoteError
 from .cache import ObjectCache, repo_cache
 from .fs import LocalStore, ObjectMissing, RemoteStore, open_remote
 from .hashing import DirEntry, data_md5, parse_manifest
@@ -414,6 +414,8 @@ def _fetch(
                 entries[d] = parse_manifest(got, f"{_label(labels, d)} manifest {d}")
             else:
                 entries[d] = cache.read_manifest(d)
+        except InvalidInput:
+            raise  # a manifest naming unsafe paths: nothing is fetched for any of them
         except LandmarkError as err:
             failures.append((d, err))
             continue

@@ -33,6 +33,7 @@ from .cache import (
 from .dvcfile import Output, atomic_write, parse_dvcfile, parse_lock, write_dvcfile
 from .hashing import BLOCK, DirEntry, default_jobs, file_md5, manifest_bytes, manifest_hash
 from .ignore import IGNORE_FILE, Rules
+from .pathguard import check_entries, check_folders, output_path
 
 Progress = Callable[[int, int], None]  # (bytes or files just done, total): from any thread
 T = TypeVar("T")
@@ -413,14 +414,15 @@ class StatCache:
 
 # -- walking ------------------------------------------------------------------------------------
 def walk(
-    top: str, rules: Rules | None = None, base: str = ""
+    top: str, rules: Rules | None = None, base: str = "", links: list[int] | None = None
 ) -> tuple[list[str], list[os.stat_result]]:
     """The relpaths and stats of every file under ``top`` (symlinked files followed, as dvc
     does; symlinked folders not entered), skipping ``.git``/``.dvc``/``.hg`` folders, ``.git``
     files, what ``rules`` (the ``.dvcignore`` patterns above ``top``, whose repo-relative
     prefix is ``base``: ``"data/"``) leave out, and our own temp files; in walk order, which
     is the same from one walk to the next while the folders are unchanged (what
-    :func:`folder_digest` relies on), not sorted.
+    :func:`folder_digest` relies on), not sorted. ``links`` gets the places of the files
+    reached through a symbolic link.
 
     One pass, one thread: ``stat`` calls are too short for a thread pool to pay for itself.
     Each folder is opened once and its files are stat-ed by name relative to it, which spares
@@ -455,6 +457,8 @@ def walk(
                     except (FileNotFoundError, NotADirectoryError):
                         continue  # a dangling symlink, or gone while we looked
                     if isreg(st.st_mode):
+                        if links is not None and entry.is_symlink():
+                            links.append(len(rels))
                         rels.append(prefix + name)
                         stats.append(st)
         finally:
@@ -553,8 +557,13 @@ class _Ingest:
     def hashed(self) -> int:
         return len(self._hashed)
 
-    def file(self, path: str, st: os.stat_result, md5: str | None) -> tuple[str, os.stat_result]:
-        """Store one workspace file; its md5 and its stat afterwards."""
+    def file(
+        self, path: str, st: os.stat_result, md5: str | None, linked: bool = False
+    ) -> tuple[str, os.stat_result]:
+        """Store one workspace file; its md5 and its stat afterwards. ``linked``: ``path`` is
+        a symbolic link (``st`` describes its target)."""
+        if linked or st.st_nlink > 1:
+            return self._foreign(path, st, md5)
         executable = bool(st.st_mode & 0o111)
         linker = self.exec_linker if executable else self.linker
         if md5 is None:
@@ -582,6 +591,20 @@ class _Ingest:
         # Same bytes already cached (maybe by another worker just now): share them.
         linker.replace(obj, path)
         return md5, os.stat(path)
+
+    def _foreign(
+        self, path: str, st: os.stat_result, md5: str | None
+    ) -> tuple[str, os.stat_result]:
+        """A file whose inode is not ours to link or chmod: a symbolic link's target, or a
+        file with other names (which may be outside the repository). As dvc does, its bytes
+        are copied into a regular object (hashed while copied) and the file is left as is."""
+        if md5 is None:
+            self._hashed.append(path)
+            return self._copy_hashing(path), st
+        # (the stat cache vouches for the md5; a copy made now is checked against it)
+        if not os.path.exists(self.cache.ospath(md5)) and self._copy_hashing(path) != md5:
+            raise IntegrityError(f"{path} changed while it was being added: add it again")
+        return md5, st
 
     def _store(self, path: str, md5: str, linker: Linker, st: os.stat_result) -> bool:
         """Put a new object in the cache: a hard link (no bytes written), a reflink or one
@@ -840,6 +863,7 @@ class _Target:
     files: list[tuple[str, str, os.stat_result]]
     walked: list[int]
     rules: Rules
+    links: frozenset[str] = frozenset()  # paths of the files that are symbolic links
 
 
 def _collect(root: str, targets: Sequence[str]) -> list[_Target]:
@@ -857,7 +881,8 @@ def _collect(root: str, targets: Sequence[str]) -> list[_Target]:
         if not is_dir:
             found.append(_Target(target, key, [("", target, os.stat(target))], [0], rules))
             continue
-        rels, sts = walk(target, rules, key + "/")
+        linked: list[int] = []
+        rels, sts = walk(target, rules, key + "/", linked)
         inner = next((r for r in rels if r.rpartition("/")[2] == IGNORE_FILE), None)
         if inner is not None:
             raise InvalidInput(
@@ -866,7 +891,8 @@ def _collect(root: str, targets: Sequence[str]) -> list[_Target]:
             )
         order = sorted(range(len(rels)), key=rels.__getitem__)
         files = [(rels[i], f"{target}/{rels[i]}", sts[i]) for i in order]
-        found.append(_Target(target, key, files, order, rules))
+        links = frozenset(f"{target}/{rels[i]}" for i in linked)
+        found.append(_Target(target, key, files, order, rules, links))
     return found
 
 
@@ -884,11 +910,12 @@ def _track(
 
     # One pool over the files of every path: many small files and a few big ones alike.
     items = [(f"{t.key}/{rel}" if rel else t.key, p, st) for t in plan for rel, p, st in t.files]
+    links = frozenset().union(*(t.links for t in plan))
 
     def work(item: tuple[str, str, os.stat_result]) -> tuple[str, os.stat_result]:
         key, path, st = item
         known = stats.get(key, st)
-        md5, after = ingest.file(path, st, known)
+        md5, after = ingest.file(path, st, known, bool(links) and path in links)
         if known is None and st.st_nlink > 1:
             before = stats.recorded(key)
             if before is not None and before != md5:
@@ -1035,13 +1062,23 @@ def tracked_outputs(
         )
         base = os.path.dirname(source)
         for out in outs:
+            rel = output_path(base, out.path, source)
             if out.hash_name != "md5":
                 raise InvalidInput(
                     f"{source}: output {out.path} was written by dvc 2 ({out.hash_name}); "
                     "run `dvc cache migrate` or add it again"
                 )
-            rel = os.path.normpath(os.path.join(base, out.path)).replace(os.sep, "/")
             everything.append(Tracked(source, rel, out))
+    # A committed symlink must not carry reads or writes for an output out of the work tree.
+    check_folders(
+        root,
+        [
+            os.path.join(root, t.path)
+            if t.output.is_dir
+            else os.path.dirname(os.path.join(root, t.path))
+            for t in everything
+        ],
+    )
     if not targets:
         return everything
     chosen: list[Tracked] = []
@@ -1308,7 +1345,7 @@ def manifest_pairs(cache: ObjectCache, md5_dir: str) -> list[tuple[str, str]]:
     try:
         with open(cache.ospath(md5_dir), "rb") as f:
             rows = json.loads(f.read())
-        return [(r["relpath"], r["md5"]) for r in rows]
+        pairs = [(r["relpath"], r["md5"]) for r in rows]
     except FileNotFoundError:
         raise NotFound(
             f"directory manifest {md5_dir} is not in the cache; run `landmark pull`"
@@ -1318,6 +1355,8 @@ def manifest_pairs(cache: ObjectCache, md5_dir: str) -> list[tuple[str, str]]:
             f"cache object {md5_dir} is not a valid directory manifest ({e}); "
             "remove it and fetch it again"
         ) from e
+    check_entries(pairs, f"directory manifest {md5_dir}")
+    return pairs
 
 
 def status_local(
@@ -1418,6 +1457,13 @@ def _checkout(
                     f"{p.tracked.path}` to keep them, or checkout --force to discard them"
                 )
 
+    # Every folder a write or removal lands in, checked before the first one (a tracked
+    # folder may hold a committed symlink to a folder elsewhere).
+    check_folders(
+        root,
+        {os.path.dirname(item[0]) for p in plans for item in p.write}
+        | {os.path.dirname(os.path.join(root, rel)) for p in plans for rel in p.extra},
+    )
     restored: list[str] = []
     todo: list[tuple[str, str, str, bool, bool]] = []
     removed = 0
