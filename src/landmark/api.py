@@ -1,52 +1,111 @@
 """The public Python API: one function per command, over :class:`Registry`.
 
 Write functions return the :class:`~landmark.events.Event` they created (or
-:class:`~landmark.registry.Deleted`); ``show``/``history``/``check_ref`` return plain data in
+:class:`~landmark.registry.Deleted`), or with ``dry_run=True`` the :class:`~landmark.plans.Plan`
+of what they would write; ``show``/``history``/``check_ref`` return plain data in
 GTO's JSON shapes; ``find``/``latest``/``state`` return typed state values.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal, overload
 
 from . import views
 from .annotations import Annotation
 from .events import Event
+from .plans import Plan
 from .registry import Deleted, DoctorReport, Registry
 from .state import TIMESTAMP, RegistryState, VersionState
 
 Repo = str | os.PathLike[str]
 
 
-def register(name: str, ref: str = "HEAD", *, repo: Repo = ".", **options: Any) -> Event:
+# Write functions: ``dry_run=True`` returns the Plan (the tags the write would create or delete)
+# and writes nothing.
+@overload
+def register(
+    name: str, ref: str = "HEAD", *, repo: Repo = ".", dry_run: Literal[False] = False,
+    **options: Any,
+) -> Event: ...  # fmt: skip
+@overload
+def register(
+    name: str, ref: str = "HEAD", *, repo: Repo = ".", dry_run: Literal[True], **options: Any
+) -> Plan: ...  # fmt: skip
+def register(
+    name: str, ref: str = "HEAD", *, repo: Repo = ".", dry_run: bool = False, **options: Any
+) -> Event | Plan:
     """Register a version: ``version=``, ``bump=`` (major/minor/patch), ``message=``, ``push=``..."""
-    return Registry(repo).register(name, ref, **options)
+    return Registry(repo).register(name, ref, dry_run=dry_run, **options)
 
 
+@overload
 def assign(
-    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", **options: Any
-) -> Event:
+    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".",
+    dry_run: Literal[False] = False, **options: Any,
+) -> Event: ...  # fmt: skip
+@overload
+def assign(
+    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".",
+    dry_run: Literal[True], **options: Any,
+) -> Plan: ...  # fmt: skip
+def assign(
+    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", dry_run: bool = False,
+    **options: Any,
+) -> Event | Plan:  # fmt: skip
     """Assign a stage: to ``version=``, or to the version at ``ref`` (registered if needed)."""
-    return Registry(repo).assign(name, stage, ref, **options)
+    return Registry(repo).assign(name, stage, ref, dry_run=dry_run, **options)
 
 
+@overload
 def unassign(
-    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", **options: Any
-) -> Event | Deleted:
-    return Registry(repo).unassign(name, stage, ref, **options)
+    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".",
+    dry_run: Literal[False] = False, **options: Any,
+) -> Event | Deleted: ...  # fmt: skip
+@overload
+def unassign(
+    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".",
+    dry_run: Literal[True], **options: Any,
+) -> Plan: ...  # fmt: skip
+def unassign(
+    name: str, stage: str, ref: str | None = None, *, repo: Repo = ".", dry_run: bool = False,
+    **options: Any,
+) -> Event | Deleted | Plan:  # fmt: skip
+    return Registry(repo).unassign(name, stage, ref, dry_run=dry_run, **options)
 
 
+@overload
 def deregister(
-    name: str, version: str | None = None, *, repo: Repo = ".", **options: Any
-) -> Event | Deleted:
-    return Registry(repo).deregister(name, version, **options)
+    name: str, version: str | None = None, *, repo: Repo = ".",
+    dry_run: Literal[False] = False, **options: Any,
+) -> Event | Deleted: ...  # fmt: skip
+@overload
+def deregister(
+    name: str, version: str | None = None, *, repo: Repo = ".", dry_run: Literal[True],
+    **options: Any,
+) -> Plan: ...  # fmt: skip
+def deregister(
+    name: str, version: str | None = None, *, repo: Repo = ".", dry_run: bool = False,
+    **options: Any,
+) -> Event | Deleted | Plan:  # fmt: skip
+    return Registry(repo).deregister(name, version, dry_run=dry_run, **options)
 
 
+@overload
 def deprecate(
-    name: str, ref: str | None = None, *, repo: Repo = ".", **options: Any
-) -> Event | Deleted:
-    return Registry(repo).deprecate(name, ref, **options)
+    name: str, ref: str | None = None, *, repo: Repo = ".", dry_run: Literal[False] = False,
+    **options: Any,
+) -> Event | Deleted: ...  # fmt: skip
+@overload
+def deprecate(
+    name: str, ref: str | None = None, *, repo: Repo = ".", dry_run: Literal[True],
+    **options: Any,
+) -> Plan: ...  # fmt: skip
+def deprecate(
+    name: str, ref: str | None = None, *, repo: Repo = ".", dry_run: bool = False,
+    **options: Any,
+) -> Event | Deleted | Plan:  # fmt: skip
+    return Registry(repo).deprecate(name, ref, dry_run=dry_run, **options)
 
 
 def state(*, repo: Repo = ".") -> RegistryState:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from . import annotations as ann
 from . import config as cfg
-from . import names
-from .errors import Conflict, InvalidInput, LandmarkError, NotFound
-from .events import Event, Kind, TagName, default_message, with_version_trailer
+from . import names, plans
+from .errors import InvalidInput, LandmarkError, NotFound
+from .events import Event
 from .git import Repo
 from .state import (
     SEMVER,
@@ -24,9 +25,8 @@ from .state import (
     fold,
     parse_tags,
 )
-from .versions import FIRST, Version
 
-BUMPS = ("major", "minor", "patch")
+BUMPS = plans.BUMPS
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class Registry:
         self._state: RegistryState | None = None
         self._state_annotated = False
         self._config: cfg.Config | None = None
+        # Writes plan from the state and then write: one at a time per Registry.
+        self._write_lock = threading.RLock()
 
     # -- reading ----------------------------------------------------------------------------
     @property
@@ -105,42 +107,43 @@ class Registry:
             raise NotFound(f"artifact {name!r} not found: see 'landmark show' for known artifacts")
         return found
 
-    def _version(self, name: str, version: str) -> VersionState:
-        art = self.artifact(name, annotations=False)
-        found = [v for v in art.find_versions(version=version) if not v.discovered]
-        if not found:
-            raise NotFound(
-                f"version {version} of {name!r} is not registered: see 'landmark show {name}'"
-            )
-        return found[-1]
-
     # -- writing ----------------------------------------------------------------------------
-    def _next_counter(self, name: str) -> int:
-        return self.state(annotations=False).counter(name) + 1
+    # Each write resolves its inputs (refs to commits, the state), asks the planner in
+    # plans.py what to write, then writes exactly that; ``dry_run`` returns the plan instead.
+    def _commit(self, ref: str | None) -> plans.Commit:
+        """The commit ``ref`` names, or the error naming it (the plan raises it if needed)."""
+        if ref is None:
+            return None
+        try:
+            return self.repo.resolve(ref)
+        except NotFound as e:
+            return e
 
-    def _tag(
-        self,
-        kind: Kind,
-        name: str,
-        commit: str,
-        message: str,
-        *,
-        version: str | None = None,
-        stage: str | None = None,
-        simple: bool,
-        push: bool,
-        sign: bool = False,
-    ) -> Event:
-        counter = None if simple else self._next_counter(name)
-        tag = TagName(kind, name, version=version, stage=stage, counter=counter).format()
-        self.repo.create_tag(tag, commit, message, sign=sign)
-        self._publish([tag], push)
-        self._invalidate()
-        # Read back just this tag (tagger and date come from git), not the whole registry.
-        events, _ = parse_tags(self.repo.tags(tag))
-        if not events:  # pragma: no cover - git just wrote it
-            raise LandmarkError(f"tag {tag!r} was created but cannot be read back")
-        return events[0]
+    def _plan(self, request: plans.Request, config: cfg.Config | None = None) -> plans.Plan:
+        state = self.state(annotations=False)
+        taken = (p.tag for p in state.problems)
+        return plans.plan(state.artifact(request.artifact), request, config, taken)
+
+    def _write(self, plan: plans.Plan, push: bool, sign: bool) -> Event | Deleted:
+        if plan.delete:
+            return self._delete(list(plan.delete), push)
+        created: list[str] = []
+        try:
+            for t in plan.create:
+                self.repo.create_tag(t.name, t.commit, t.message, sign=sign)
+                created.append(t.name)
+        except LandmarkError:
+            self.repo.delete_tags(created)
+            raise
+        finally:
+            self._invalidate()
+        self._publish(created, push)
+        # Read back just these tags (tagger and date come from git), not the whole registry.
+        events, _ = parse_tags(self.repo.tags(*created))
+        last = next((e for e in events if e.tag == created[-1]), None)
+        if last is None:  # pragma: no cover - git just wrote it
+            raise LandmarkError(f"tag {created[-1]!r} was created but cannot be read back")
+        return last
 
     def _publish(self, tags: list[str], push: bool) -> None:
         """Push new tags when asked (always for a remote URL); undo them when the push fails."""
@@ -153,8 +156,6 @@ class Registry:
             raise
 
     def _delete(self, tags: list[str], push: bool) -> Deleted:
-        if not tags:
-            raise NotFound("no tags to delete")
         pushed = bool(push or self.repo.url)
         if pushed:
             # Upstream first: a push that fails leaves every tag where it was, here and there.
@@ -170,267 +171,180 @@ class Registry:
             self._invalidate()
         return Deleted(tuple(tags))
 
+    @overload
     def register(
-        self,
-        name: str,
-        ref: str = "HEAD",
-        *,
-        version: str | None = None,
-        bump: str | None = None,
-        message: str | None = None,
-        simple: bool | None = None,
-        force: bool = False,
-        push: bool = False,
-        sign: bool = False,
-    ) -> Event:
+        self, name: str, ref: str = "HEAD", *, version: str | None = None,
+        bump: str | None = None, message: str | None = None, simple: bool | None = None,
+        force: bool = False, push: bool = False, sign: bool = False,
+        dry_run: Literal[False] = False,
+    ) -> Event: ...  # fmt: skip
+    @overload
+    def register(
+        self, name: str, ref: str = "HEAD", *, version: str | None = None,
+        bump: str | None = None, message: str | None = None, simple: bool | None = None,
+        force: bool = False, push: bool = False, sign: bool = False, dry_run: Literal[True],
+    ) -> plans.Plan: ...  # fmt: skip
+    @overload
+    def register(
+        self, name: str, ref: str = "HEAD", *, version: str | None = None,
+        bump: str | None = None, message: str | None = None, simple: bool | None = None,
+        force: bool = False, push: bool = False, sign: bool = False, dry_run: bool = False,
+    ) -> Event | plans.Plan: ...  # fmt: skip
+    def register(
+        self, name: str, ref: str = "HEAD", *, version: str | None = None,
+        bump: str | None = None, message: str | None = None, simple: bool | None = None,
+        force: bool = False, push: bool = False, sign: bool = False, dry_run: bool = False,
+    ) -> Event | plans.Plan:  # fmt: skip
         """Register a version of ``name`` at ``ref`` (a new SemVer, or the next bump)."""
-        names.check_artifact(name)
-        if version is not None and bump is not None:
-            raise InvalidInput("give either --version or a --bump-* flag, not both")
-        if bump is not None and bump not in BUMPS:
-            raise InvalidInput(f"unknown bump {bump!r}: use major, minor or patch")
-        wanted = str(Version.from_user(version)) if version is not None else None
-        commit = self.repo.resolve(ref)
-        art = self.state(annotations=False).artifact(name) or ArtifactState(name)
-        here = [v for v in art.find_versions(commit=commit) if not v.discovered]
-        active_here = [v for v in here if v.registered and v.active]
-        if wanted is None:
-            if active_here and not force and bump is None:
-                raise Conflict(
-                    f"{ref} already has {name}@{active_here[-1].version}: pass --version to "
-                    "register another version on the same commit"
-                )
-            latest = art.latest(registered_only=True)
-            if latest is not None and latest.semver is not None:
-                wanted = str(latest.semver.bump(bump or "patch"))
-            elif bump is not None:
-                raise InvalidInput(
-                    "can't bump: this is the first version of the artifact; use --version"
-                )
-            else:
-                wanted = str(FIRST)
-        same = art.find_versions(version=wanted)
-        for v in same:
-            if v.discovered:
-                continue
-            if v.commit != commit:
-                raise Conflict(
-                    f"version {wanted} of {name!r} already exists (at {v.commit[:7]}): choose another version"
-                )
-            if v.active and v.registered:
-                raise Conflict(f"version {wanted} of {name!r} is already registered at {ref}")
-        return self._tag(
-            Kind.REGISTRATION,
-            name,
-            commit,
-            message or default_message(Kind.REGISTRATION, name, wanted),
-            version=wanted,
-            simple=True if simple is None else simple,
-            push=push,
-            sign=sign,
+        request = plans.Register(
+            name, self._commit(ref), ref, version, bump, message, simple, force
         )
+        with self._write_lock:
+            plan = self._plan(request)
+            if dry_run:
+                return plan
+            result = self._write(plan, push, sign)
+        assert isinstance(result, Event)
+        return result
 
+    @overload
     def assign(
-        self,
-        name: str,
-        stage: str,
-        ref: str | None = None,
-        *,
-        version: str | None = None,
-        name_version: str | None = None,
-        message: str | None = None,
-        simple: bool = False,
-        force: bool = False,
-        push: bool = False,
-        skip_registration: bool = False,
-        sign: bool = False,
-    ) -> Event:
-        """Assign ``stage`` to a version (``version=``) or to the version at ``ref``."""
-        names.check_artifact(name)
-        self.config.check_stage(stage)
-        if version is not None and ref is not None:
-            raise InvalidInput("give either a version or a ref, not both")
-        if name_version is not None and skip_registration:
-            raise InvalidInput(
-                "--version names the version to register; it can't go with --skip-registration"
-            )
-        if version is not None:
-            target = self._version(name, str(Version.from_user(version)))
-        else:
-            commit = self.repo.resolve(ref or "HEAD")
-            art = self.state(annotations=False).artifact(name) or ArtifactState(name)
-            here = [v for v in art.find_versions(commit=commit) if not v.discovered and v.active]
-            if here and name_version is not None:
-                raise Conflict(
-                    f"{ref or 'HEAD'} already has {name}@{here[-1].version}: can't register {name_version} there"
-                )
-            if here:
-                target = max(here, key=lambda v: v.semver or Version(0, 0, 0))
-            elif skip_registration:
-                target = VersionState(name, commit, commit)
-            else:
-                reg = self.register(name, commit, version=name_version, push=push, sign=sign)
-                target = self._version(name, reg.name.version or "")
-        held = target.stage(stage)
-        if held is not None and held.active and not force:
-            raise Conflict(
-                f"version {target.version} of {name!r} is already in stage {stage!r}: use --force to assign it again"
-            )
-        before = self.config.previous_stage(stage)
-        if before is not None and not force:
-            prev = target.stage(before)
-            if prev is None or not prev.active:
-                raise Conflict(
-                    f"stage {stage!r} comes after {before!r}: assign {before!r} to "
-                    f"{target.version} first, or use --force"
-                )
-        return self._tag(
-            Kind.ASSIGNMENT,
-            name,
-            target.commit,
-            self._stage_message(target, message, Kind.ASSIGNMENT, stage),
-            stage=stage,
-            simple=simple,
-            push=push,
-            sign=sign,
-        )
+        self, name: str, stage: str, ref: str | None = None, *, version: str | None = None,
+        name_version: str | None = None, message: str | None = None, simple: bool = False,
+        force: bool = False, push: bool = False, skip_registration: bool = False,
+        sign: bool = False, dry_run: Literal[False] = False,
+    ) -> Event: ...  # fmt: skip
+    @overload
+    def assign(
+        self, name: str, stage: str, ref: str | None = None, *, version: str | None = None,
+        name_version: str | None = None, message: str | None = None, simple: bool = False,
+        force: bool = False, push: bool = False, skip_registration: bool = False,
+        sign: bool = False, dry_run: Literal[True],
+    ) -> plans.Plan: ...  # fmt: skip
+    @overload
+    def assign(
+        self, name: str, stage: str, ref: str | None = None, *, version: str | None = None,
+        name_version: str | None = None, message: str | None = None, simple: bool = False,
+        force: bool = False, push: bool = False, skip_registration: bool = False,
+        sign: bool = False, dry_run: bool = False,
+    ) -> Event | plans.Plan: ...  # fmt: skip
+    def assign(
+        self, name: str, stage: str, ref: str | None = None, *, version: str | None = None,
+        name_version: str | None = None, message: str | None = None, simple: bool = False,
+        force: bool = False, push: bool = False, skip_registration: bool = False,
+        sign: bool = False, dry_run: bool = False,
+    ) -> Event | plans.Plan:  # fmt: skip
+        """Assign ``stage`` to a version (``version=``) or to the version at ``ref``; a ref
+        without a version is registered first (both tags are written, or neither)."""
+        names.check_artifact(name)  # before the config is read, as the planner checks
+        config = self.config
+        commit = self._commit(ref or "HEAD") if version is None else None
+        request = plans.Assign(
+            name, stage, commit, ref, version, name_version, message, simple, force,
+            skip_registration,
+        )  # fmt: skip
+        with self._write_lock:
+            plan = self._plan(request, config)
+            if dry_run:
+                return plan
+            result = self._write(plan, push, sign)
+        assert isinstance(result, Event)
+        return result
 
-    def _stage_message(
-        self, target: VersionState, message: str | None, kind: Kind, stage: str
-    ) -> str:
-        """A stage tag points at a commit; where that commit carries several versions, the
-        message must name the one meant (the default messages do; a custom one gets a
-        ``Version:`` trailer)."""
-        if not message:
-            return default_message(kind, target.artifact, target.version, stage)
-        art = self.state(annotations=False).artifact(target.artifact)
-        shared = art is not None and len(art.find_versions(commit=target.commit)) > 1
-        return with_version_trailer(message, target.version) if shared else message
-
-    def _locate(self, name: str, version: str | None, ref: str | None) -> VersionState:
-        if (version is None) == (ref is None):
-            raise InvalidInput("give exactly one of a version or a ref")
-        if version is not None:
-            return self._version(name, str(Version.from_user(version)))
-        commit = self.repo.resolve(ref or "HEAD")
-        found = self.artifact(name, annotations=False).find_versions(commit=commit)
-        if not found:
-            raise NotFound(f"no version of {name!r} at {ref}")
-        return max(found, key=lambda v: (not v.discovered, v.semver or Version(0, 0, 0)))
-
+    @overload
     def unassign(
-        self,
-        name: str,
-        stage: str,
-        ref: str | None = None,
-        *,
-        version: str | None = None,
-        message: str | None = None,
-        simple: bool = False,
-        force: bool = False,
-        delete: bool = False,
-        push: bool = False,
-        sign: bool = False,
-    ) -> Event | Deleted:
+        self, name: str, stage: str, ref: str | None = None, *, version: str | None = None,
+        message: str | None = None, simple: bool = False, force: bool = False,
+        delete: bool = False, push: bool = False, sign: bool = False,
+        dry_run: Literal[False] = False,
+    ) -> Event | Deleted: ...  # fmt: skip
+    @overload
+    def unassign(
+        self, name: str, stage: str, ref: str | None = None, *, version: str | None = None,
+        message: str | None = None, simple: bool = False, force: bool = False,
+        delete: bool = False, push: bool = False, sign: bool = False, dry_run: Literal[True],
+    ) -> plans.Plan: ...  # fmt: skip
+    @overload
+    def unassign(
+        self, name: str, stage: str, ref: str | None = None, *, version: str | None = None,
+        message: str | None = None, simple: bool = False, force: bool = False,
+        delete: bool = False, push: bool = False, sign: bool = False, dry_run: bool = False,
+    ) -> Event | Deleted | plans.Plan: ...  # fmt: skip
+    def unassign(
+        self, name: str, stage: str, ref: str | None = None, *, version: str | None = None,
+        message: str | None = None, simple: bool = False, force: bool = False,
+        delete: bool = False, push: bool = False, sign: bool = False, dry_run: bool = False,
+    ) -> Event | Deleted | plans.Plan:  # fmt: skip
         """Take ``stage`` away from a version (a new tag, or ``delete`` its tags)."""
         names.check_artifact(name)
-        self.config.check_stage(stage)
-        target = self._locate(name, version, ref)
-        held = target.stage(stage)
-        if not force and (held is None or not held.active):
-            raise NotFound(f"stage {stage!r} is not assigned to {name}@{target.version}")
-        if delete:
-            return self._delete([e.tag for e in (held.events if held else ())], push)
-        return self._tag(
-            Kind.UNASSIGNMENT,
-            name,
-            target.commit,
-            self._stage_message(target, message, Kind.UNASSIGNMENT, stage),
-            stage=stage,
-            simple=simple,
-            push=push,
-            sign=sign,
-        )
+        config = self.config
+        commit = self._commit(ref) if version is None else None
+        request = plans.Unassign(name, stage, commit, ref, version, message, simple, force, delete)
+        with self._write_lock:
+            plan = self._plan(request, config)
+            return plan if dry_run else self._write(plan, push, sign)
 
+    @overload
     def deregister(
-        self,
-        name: str,
-        version: str | None = None,
-        ref: str | None = None,
-        *,
-        message: str | None = None,
-        simple: bool | None = None,
-        force: bool = False,
-        delete: bool = False,
-        push: bool = False,
-        sign: bool = False,
-    ) -> Event | Deleted:
+        self, name: str, version: str | None = None, ref: str | None = None, *,
+        message: str | None = None, simple: bool | None = None, force: bool = False,
+        delete: bool = False, push: bool = False, sign: bool = False,
+        dry_run: Literal[False] = False,
+    ) -> Event | Deleted: ...  # fmt: skip
+    @overload
+    def deregister(
+        self, name: str, version: str | None = None, ref: str | None = None, *,
+        message: str | None = None, simple: bool | None = None, force: bool = False,
+        delete: bool = False, push: bool = False, sign: bool = False, dry_run: Literal[True],
+    ) -> plans.Plan: ...  # fmt: skip
+    @overload
+    def deregister(
+        self, name: str, version: str | None = None, ref: str | None = None, *,
+        message: str | None = None, simple: bool | None = None, force: bool = False,
+        delete: bool = False, push: bool = False, sign: bool = False, dry_run: bool = False,
+    ) -> Event | Deleted | plans.Plan: ...  # fmt: skip
+    def deregister(
+        self, name: str, version: str | None = None, ref: str | None = None, *,
+        message: str | None = None, simple: bool | None = None, force: bool = False,
+        delete: bool = False, push: bool = False, sign: bool = False, dry_run: bool = False,
+    ) -> Event | Deleted | plans.Plan:  # fmt: skip
         """Mark a version as withdrawn (a new tag, or ``delete`` all its tags)."""
-        names.check_artifact(name)
-        target = self._locate(name, version, ref)
-        if not force:
-            if not target.registered:
-                raise NotFound(f"{name} at {target.commit[:7]} is not a registered version")
-            if not target.active:
-                raise Conflict(f"{name}@{target.version} was deregistered already")
-        if delete:
-            tags = [
-                e.tag
-                for e in sorted(list(target.events) + target.stage_events(), key=lambda e: e.order)
-            ]
-            return self._delete(list(dict.fromkeys(tags)), push)
-        return self._tag(
-            Kind.DEREGISTRATION,
-            name,
-            target.commit,
-            message or default_message(Kind.DEREGISTRATION, name, target.version),
-            version=target.version,
-            simple=True if simple is None else simple,
-            push=push,
-            sign=sign,
-        )
+        commit = self._commit(ref) if version is None else None
+        request = plans.Deregister(name, commit, ref, version, message, simple, force, delete)
+        with self._write_lock:
+            plan = self._plan(request)
+            return plan if dry_run else self._write(plan, push, sign)
 
+    @overload
     def deprecate(
-        self,
-        name: str,
-        ref: str | None = None,
-        *,
-        message: str | None = None,
-        simple: bool | None = None,
-        force: bool = False,
-        delete: bool = False,
-        push: bool = False,
-        sign: bool = False,
-    ) -> Event | Deleted:
+        self, name: str, ref: str | None = None, *, message: str | None = None,
+        simple: bool | None = None, force: bool = False, delete: bool = False,
+        push: bool = False, sign: bool = False, dry_run: Literal[False] = False,
+    ) -> Event | Deleted: ...  # fmt: skip
+    @overload
+    def deprecate(
+        self, name: str, ref: str | None = None, *, message: str | None = None,
+        simple: bool | None = None, force: bool = False, delete: bool = False,
+        push: bool = False, sign: bool = False, dry_run: Literal[True],
+    ) -> plans.Plan: ...  # fmt: skip
+    @overload
+    def deprecate(
+        self, name: str, ref: str | None = None, *, message: str | None = None,
+        simple: bool | None = None, force: bool = False, delete: bool = False,
+        push: bool = False, sign: bool = False, dry_run: bool = False,
+    ) -> Event | Deleted | plans.Plan: ...  # fmt: skip
+    def deprecate(
+        self, name: str, ref: str | None = None, *, message: str | None = None,
+        simple: bool | None = None, force: bool = False, delete: bool = False,
+        push: bool = False, sign: bool = False, dry_run: bool = False,
+    ) -> Event | Deleted | plans.Plan:  # fmt: skip
         """Deprecate a whole artifact (registering a new version revives it)."""
-        names.check_artifact(name)
-        if force and simple:
-            raise InvalidInput("--force writes a counted tag; it can't go with --simple true")
-        art = self.state(annotations=False).artifact(name)
-        if delete:
-            if art is None:
-                raise NotFound(f"artifact {name!r} not found")
-            return self._delete(list(dict.fromkeys(e.tag for e in art.all_events)), push)
-        if not force:
-            if art is None or not art.registered:
-                raise NotFound(f"artifact {name!r} not found: see 'landmark show'")
-            if not art.active:
-                raise Conflict(f"artifact {name!r} is deprecated already")
-        if ref is not None:
-            commit = self.repo.resolve(ref)
-        elif art is not None and art.all_events:
-            commit = art.all_events[-1].commit
-        else:
-            commit = self.repo.resolve("HEAD")
-        return self._tag(
-            Kind.DEPRECATION,
-            name,
-            commit,
-            message or default_message(Kind.DEPRECATION, name),
-            simple=(not force) if simple is None else simple,
-            push=push,
-            sign=sign,
-        )
+        commit = self._commit(ref)
+        head = self.repo.head() if ref is None else None
+        request = plans.Deprecate(name, commit, ref, head, message, simple, force, delete)
+        with self._write_lock:
+            plan = self._plan(request)
+            return plan if dry_run else self._write(plan, push, sign)
 
     # -- queries ----------------------------------------------------------------------------
     def find(self, ref: str) -> list[VersionState]:

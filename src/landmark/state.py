@@ -431,7 +431,18 @@ def fold(
     head: str | None = None,
 ) -> RegistryState:
     events, problems = parse_tags(raw_tags)
-    events.sort(key=lambda e: e.order)
+    return fold_events(events, annotated_at_head, head, problems)
+
+
+def fold_events(
+    events: Iterable[Event],
+    annotated_at_head: Iterable[str] = (),
+    head: str | None = None,
+    problems: Iterable[Problem] = (),
+) -> RegistryState:
+    """The state ``events`` add up to (in any order: they are sorted here)."""
+    events = sorted(events, key=lambda e: e.order)
+    problems = list(problems)
     builders: dict[str, _Builder] = {}
 
     def builder(name: str) -> _Builder:

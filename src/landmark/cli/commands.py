@@ -9,6 +9,7 @@ import click
 
 if TYPE_CHECKING:
     from ..events import Event
+    from ..plans import Plan
     from ..registry import Deleted, Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,6 +96,9 @@ def _simple(value: str) -> bool | None:
 
 
 def write_options(f: F) -> F:
+    f = click.option(
+        "--dry-run", is_flag=True, help="Print the tags it would create or delete; write nothing."
+    )(f)
     f = click.option("--push", is_flag=True, help="Push the tag to origin.")(f)
     f = click.option("--sign", is_flag=True, help="Sign the tag (git tag -s).")(f)
     f = click.option("--force", is_flag=True, help="Create the tag even where one is in effect.")(f)
@@ -108,9 +112,14 @@ def write_options(f: F) -> F:
     return repo_option(f)
 
 
-def _done(reg: Registry, result: Event | Deleted, what: str, push: bool) -> None:
+def _done(reg: Registry, result: Event | Deleted | Plan, what: str, push: bool) -> None:
     from ..events import Event
+    from ..plans import Plan
 
+    if isinstance(result, Plan):
+        for line in result.lines():
+            click.echo(line)
+        return
     remote = push or reg.repo.url
     if isinstance(result, Event):
         click.echo(f"Created git tag '{result.tag}' that {what}")
@@ -137,7 +146,8 @@ def _done(reg: Registry, result: Event | Deleted, what: str, push: bool) -> None
 @click.option("--bump-patch", is_flag=True, help="Bump the patch part (the default).")
 def register(
     repo: str, name: str, ref: str, version: str | None, message: str | None, simple: str,
-    force: bool, push: bool, sign: bool, bump_major: bool, bump_minor: bool, bump_patch: bool,
+    force: bool, push: bool, sign: bool, dry_run: bool, bump_major: bool, bump_minor: bool,
+    bump_patch: bool,
 ) -> None:  # fmt: skip
     """Register a version of NAME at REF (default HEAD)."""
     from ..errors import InvalidInput
@@ -150,7 +160,7 @@ def register(
     reg = _registry(repo)
     e = reg.register(
         name, ref, version=version, bump=bumps[0] if bumps else None, message=message,
-        simple=_simple(simple), force=force, push=push, sign=sign,
+        simple=_simple(simple), force=force, push=push, sign=sign, dry_run=dry_run,
     )  # fmt: skip
     _done(reg, e, "registers version", push)
 
@@ -170,7 +180,7 @@ def register(
 )
 def assign(
     repo: str, name: str, ref: str | None, stage: str, version: str | None, message: str | None,
-    simple: str, force: bool, push: bool, sign: bool, skip_registration: bool,
+    simple: str, force: bool, push: bool, sign: bool, dry_run: bool, skip_registration: bool,
 ) -> None:  # fmt: skip
     """Assign a stage to a version (by --version, or the one at REF)."""
     name_version = version if ref is not None else None
@@ -179,7 +189,7 @@ def assign(
     e = reg.assign(
         name, stage, ref, version=version, name_version=name_version, message=message,
         simple=bool(_simple(simple)), force=force, push=push,
-        skip_registration=skip_registration, sign=sign,
+        skip_registration=skip_registration, sign=sign, dry_run=dry_run,
     )  # fmt: skip
     _done(reg, e, f"assigns stage '{stage}'", push)
 
@@ -193,13 +203,13 @@ def assign(
 @click.option("-d", "--delete", is_flag=True, help="Delete the stage's tags instead.")
 def unassign(
     repo: str, name: str, version: str | None, ref: str | None, stage: str, message: str | None,
-    simple: str, force: bool, push: bool, sign: bool, delete: bool,
+    simple: str, force: bool, push: bool, sign: bool, dry_run: bool, delete: bool,
 ) -> None:  # fmt: skip
     """Unassign a stage from a version."""
     reg = _registry(repo)
     e = reg.unassign(
         name, stage, ref, version=version, message=message, simple=bool(_simple(simple)),
-        force=force, delete=delete, push=push, sign=sign,
+        force=force, delete=delete, push=push, sign=sign, dry_run=dry_run,
     )  # fmt: skip
     _done(reg, e, f"unassigns stage '{stage}'", push)
 
@@ -212,13 +222,13 @@ def unassign(
 @click.option("-d", "--delete", is_flag=True, help="Delete the version's tags instead.")
 def deregister(
     repo: str, name: str, version: str | None, ref: str | None, message: str | None,
-    simple: str, force: bool, push: bool, sign: bool, delete: bool,
+    simple: str, force: bool, push: bool, sign: bool, dry_run: bool, delete: bool,
 ) -> None:  # fmt: skip
     """Deregister a version."""
     reg = _registry(repo)
     e = reg.deregister(
         name, version, ref, message=message, simple=_simple(simple), force=force,
-        delete=delete, push=push, sign=sign,
+        delete=delete, push=push, sign=sign, dry_run=dry_run,
     )  # fmt: skip
     _done(reg, e, "deregisters version", push)
 
@@ -232,12 +242,15 @@ def deregister(
 @click.option("-d", "--delete", is_flag=True, help="Delete the tags instead of creating one.")
 def deprecate(
     repo: str, name: str, version: str | None, stage: str | None, ref: str | None,
-    message: str | None, simple: str, force: bool, push: bool, sign: bool, delete: bool,
+    message: str | None, simple: str, force: bool, push: bool, sign: bool, dry_run: bool,
+    delete: bool,
 ) -> None:  # fmt: skip
     """Deprecate NAME; with VERSION deregister it; with VERSION STAGE unassign the stage."""
     reg = _registry(repo)
-    opts: dict[str, Any] = dict(message=message, force=force, delete=delete, push=push, sign=sign)
-    result: Event | Deleted
+    opts: dict[str, Any] = dict(
+        message=message, force=force, delete=delete, push=push, sign=sign, dry_run=dry_run
+    )
+    result: Event | Deleted | Plan
     if stage:
         result = reg.unassign(name, stage, version=version, simple=bool(_simple(simple)), **opts)
         what = f"unassigns stage '{stage}'"
