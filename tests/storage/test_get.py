@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from landmark.storage import remotes, transfer, workspace
+from landmark.storage.gc import registry_roots
 from landmark.storage.get import get, show_url
-from landmark.storage.retention import registry_roots
 
 from ..conftest import Cli, GitRepo
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .progress import shown
 from .render import local_status
 from .render import plural as _plural
 
@@ -52,7 +53,7 @@ def _transfer_options(f: _F) -> _F:
 
 
 def _moved(result: Any) -> str:
-    from ..storage.transfer import format_size
+    from ..progress import format_size
 
     s = "" if result.transferred == 1 else "s"
     return f"{result.transferred} object{s} ({format_size(result.bytes)})"
@@ -67,9 +68,8 @@ def push(targets: tuple[str, ...], remote: str | None, jobs: int | None, root: s
     """
     from ..storage import transfer
 
-    result = transfer.push_repo(
-        _transfer_root(root), list(targets) or None, remote, jobs, transfer.progress_bar("push")
-    )
+    with shown("push") as bar:
+        result = transfer.push_repo(_transfer_root(root), list(targets) or None, remote, jobs, bar)
     if result.transferred:
         click.echo(f"Pushed {_moved(result)} to {result.remote}")
     else:
@@ -82,9 +82,8 @@ def fetch(targets: tuple[str, ...], remote: str | None, jobs: int | None, root: 
     """Download tracked outputs' objects into the cache, leaving the work tree alone."""
     from ..storage import transfer
 
-    result = transfer.fetch_repo(
-        _transfer_root(root), list(targets) or None, remote, jobs, transfer.progress_bar("fetch")
-    )
+    with shown("fetch") as bar:
+        result = transfer.fetch_repo(_transfer_root(root), list(targets) or None, remote, jobs, bar)
     if result.transferred:
         click.echo(f"Fetched {_moved(result)} from {result.remote}")
     else:
@@ -100,14 +99,10 @@ def pull(
     """Fetch tracked outputs' objects and check them out into the work tree."""
     from ..storage import transfer
 
-    report = transfer.pull_repo(
-        _transfer_root(root),
-        list(targets) or None,
-        remote,
-        jobs,
-        transfer.progress_bar("pull"),
-        force=force,
-    )
+    with shown("pull") as bar:
+        report = transfer.pull_repo(
+            _transfer_root(root), list(targets) or None, remote, jobs, bar, force=force
+        )
     if report.fetched.transferred:
         click.echo(f"Fetched {_moved(report.fetched)} from {report.fetched.remote}")
     for path in report.checkout.restored:
@@ -271,7 +266,10 @@ def get(
     if show_url:
         click.echo(getter.show_url(ref, repo=repo, rev=rev, remote=remote))
         return
-    dest = getter.get(ref, repo=repo, out=out, rev=rev, remote=remote, jobs=jobs, force=force)
+    with shown("get") as bar:
+        dest = getter.get(
+            ref, repo=repo, out=out, rev=rev, remote=remote, jobs=jobs, force=force, progress=bar
+        )
     click.echo(f"Downloaded {ref} to {dest}")
 
 
@@ -290,49 +288,6 @@ def _jobs_option(f: _F) -> _F:
     )(f)  # fmt: skip
 
 
-class _Bar:
-    """A rich progress bar on stderr, drawn only when stderr is a terminal; called as
-    ``bar(advance, total)`` from worker threads."""
-
-    def __init__(self, label: str, unit: str) -> None:
-        import sys
-        import threading
-
-        self.label, self.unit = label, unit
-        self.enabled = sys.stderr.isatty() and not os.environ.get("LANDMARK_NO_PROGRESS")
-        self._lock = threading.Lock()
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __call__(self, advance: int, total: int) -> None:
-        if not self.enabled:
-            return
-        with self._lock:
-            if self._bar is None:
-                from rich.console import Console
-                from rich.progress import (
-                    BarColumn,
-                    DownloadColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeRemainingColumn,
-                )
-
-                count = DownloadColumn() if self.unit == "bytes" else MofNCompleteColumn()
-                self._bar = Progress(
-                    TextColumn("[bold]{task.description}"), BarColumn(), count,
-                    TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-                )  # fmt: skip
-                self._task = self._bar.add_task(self.label, total=total)
-                self._bar.start()
-            self._bar.advance(self._task, advance)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @_root_option
@@ -345,11 +300,8 @@ def add(paths: tuple[str, ...], root: str | None, jobs: int | None) -> None:
     """
     from ..storage import workspace
 
-    bar = _Bar("add", "bytes")
-    try:
+    with shown("add") as bar:
         report = workspace.track(workspace.find_root(root), list(paths), jobs, bar)
-    finally:
-        bar.close()
     what = ", ".join(o.path for o in report.outputs)
     unchanged = report.files - report.hashed
     click.echo(
@@ -373,13 +325,10 @@ def checkout(targets: tuple[str, ...], root: str | None, jobs: int | None, force
     """
     from ..storage import workspace
 
-    bar = _Bar("checkout", "files")
-    try:
+    with shown("checkout") as bar:
         report = workspace.checkout(
             workspace.find_root(root), list(targets) or None, force, jobs, bar
         )
-    finally:
-        bar.close()
     for path in report.restored:
         click.echo(f"Restored {path}")
     if report.removed:
@@ -452,39 +401,6 @@ def _render_remote_status(far: Any) -> None:
         click.echo("Objects not on the remote go there with `landmark push`")
 
 
-def keep_hashes(
-    root: Path, workspace: bool, registry: bool = True, refs: tuple[str, ...] = ()
-) -> set[str]:
-    """What `landmark gc` keeps: the work tree's outputs, every registered version that is not
-    deprecated (or deregistered), and the versions REFs name."""
-    from ..storage.gc import keep_hashes as workspace_keep
-
-    extra: set[str] = set()
-    if registry or refs:
-        from ..registry import Registry
-        from ..storage.retention import registry_roots
-
-        reg = Registry(root)
-        if registry:
-            extra |= registry_roots(reg, refs).hashes
-        else:
-            extra |= _ref_roots(reg, refs)
-    return workspace_keep(root, workspace=workspace, extra=extra)
-
-
-def _ref_roots(reg: Any, refs: tuple[str, ...]) -> set[str]:
-    from ..errors import NotFound
-    from ..storage.get import locate
-
-    roots = set()
-    for ref in refs:
-        found = locate(reg, ref)
-        if found.output is None:
-            raise NotFound(f"{ref} is tracked by git, not by DVC: there is nothing to keep for it")
-        roots.add(found.output.md5)
-    return roots
-
-
 @click.command()
 @_root_option
 @click.option(
@@ -518,54 +434,33 @@ def gc(
     Kept: the work tree's outputs, every registered version that is not deprecated, and
     --ref versions. With -c, unkept objects are removed from the remote as well.
     """
-    from ..errors import InvalidInput
-    from ..storage.cache import repo_cache
-    from ..storage.gc import gc as collect
-    from ..storage.transfer import format_size
-    from ..storage.workspace import find_root, repo_lock
+    from ..progress import format_size
+    from ..storage import gc as collection
+    from ..storage.workspace import find_root
 
     repo_root = find_root(root)
-    keep = keep_hashes(repo_root, workspace, registry, refs)
-    if not keep and not workspace:
-        raise InvalidInput(
-            "nothing would be kept: say what to keep (drop --no-workspace, or --ref a version)"
-        )
-    cache = repo_cache(repo_root)
-    store = None
-    if cloud:
-        from ..storage.transfer import open_store
-
-        store = open_store(repo_root, remote)
+    options = collection.GcOptions(workspace, registry, refs, cloud, remote)
     if not dry_run and not force:
-        preview = collect(cache, keep, dry_run=True)
-        remote_doomed: list[str] = []
-        if store is not None:
-            from ..storage.transfer import gc_remote
-
-            remote_doomed = gc_remote(store, keep, cache, dry_run=True)
-        if not preview.removed and not remote_doomed:
+        preview = collection.plan(repo_root, options)
+        if preview.nothing:
             click.echo("Nothing to remove")
             return
-        extra = f" and {_plural(len(remote_doomed), 'object')} from the remote" if store else ""
+        far = preview.remote
+        extra = f" and {_plural(len(far), 'object')} from the remote" if far is not None else ""
         click.confirm(
-            f"Remove {_plural(len(preview.removed), 'object')} "
-            f"({format_size(preview.freed)}) from {cache.root}{extra}?",
+            f"Remove {_plural(len(preview.local.removed), 'object')} "
+            f"({format_size(preview.local.freed)}) from {preview.cache_root}{extra}?",
             abort=True,
             err=True,
         )
-    with repo_lock(repo_root):  # no add or checkout halfway through while objects go
-        keep = keep_hashes(repo_root, workspace, registry, refs) if not dry_run else keep
-        result = collect(cache, keep, dry_run)
-        if store is not None:
-            from ..storage.transfer import gc_remote
-
-            removed_remote = gc_remote(store, keep, cache, dry_run=dry_run)
-            verb = "Would remove" if dry_run else "Removed"
-            click.echo(f"{verb} {_plural(len(removed_remote), 'object')} from the remote")
+    report = (collection.plan if dry_run else collection.collect)(repo_root, options)
+    result = report.local
+    verb = "Would remove" if dry_run else "Removed"
+    if report.remote is not None:
+        click.echo(f"{verb} {_plural(len(report.remote), 'object')} from the remote")
     for md5 in result.unknown_dirs:
         click.echo(f"warning: kept directory {md5} has no manifest in the cache: its files "
                    "may have been removed; `landmark pull` restores them", err=True)  # fmt: skip
-    verb = "Would remove" if dry_run else "Removed"
     click.echo(
         f"{verb} {_plural(len(result.removed), 'object')} ({format_size(result.freed)}); "
         f"kept {_plural(result.kept, 'object')}"

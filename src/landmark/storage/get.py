@@ -18,6 +18,7 @@ from .. import annotations as ann
 from .. import names
 from ..errors import ConfigError, InvalidInput, LandmarkError, NotFound
 from ..git import Repo
+from ..progress import Progress
 from ..registry import Registry
 from .cache import Linker, ObjectCache, repo_cache
 from .dvcfile import Output, parse_dvcfile, parse_lock
@@ -203,7 +204,12 @@ def _wanted(cache: ObjectCache, located: Located) -> list[tuple[str, str]]:
 
 
 def _ensure(
-    reg: Registry, cache: ObjectCache, located: Located, remote: str | None, jobs: int | None
+    reg: Registry,
+    cache: ObjectCache,
+    located: Located,
+    remote: str | None,
+    jobs: int | None,
+    progress: Progress | None,
 ) -> None:
     """Bring every object the artifact needs into ``cache`` (manifest first, then files)."""
     out = located.output
@@ -215,17 +221,10 @@ def _ensure(
     if not missing:
         return
     from .fs import open_remote
-    from .transfer import fetch, progress_bar
+    from .transfer import fetch
 
     store = open_remote(remote_for(reg, located.commit, remote))
-    fetch(
-        cache,
-        store,
-        [out.md5],
-        jobs=jobs,
-        progress=progress_bar("Fetching"),
-        labels={out.md5: located.path},
-    )
+    fetch(cache, store, [out.md5], jobs=jobs, progress=progress, labels={out.md5: located.path})
 
 
 def get(
@@ -237,8 +236,10 @@ def get(
     remote: str | None = None,
     jobs: int | None = None,
     force: bool = False,
+    progress: Progress | None = None,
 ) -> Path:
-    """Write the artifact ``ref`` names to ``out`` (default: its file name, here)."""
+    """Write the artifact ``ref`` names to ``out`` (default: its file name, here);
+    ``progress`` hears of the objects fetched (see :mod:`landmark.progress`)."""
     reg = Registry(repo)
     located = locate(reg, ref, rev)
     dest = Path(out) if out is not None else default_destination(located)
@@ -251,7 +252,7 @@ def get(
             _build_from_git(reg.repo, located, build)
         else:
             cache = cache_for(reg)
-            _ensure(reg, cache, located, remote, jobs)
+            _ensure(reg, cache, located, remote, jobs, progress)
             _build_from_cache(cache, _wanted(cache, located), build)
         _place(build, dest, force)
     except BaseException:

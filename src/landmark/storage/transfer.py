@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, InvalidInput, LandmarkError, NotFound, RemoteError
+from ..progress import NO_PROGRESS, Progress
 from .cache import ObjectCache, repo_cache
 from .fs import LocalStore, ObjectMissing, RemoteStore, open_remote
 from .hashing import DirEntry, data_md5, parse_manifest
@@ -88,76 +88,6 @@ class Status:
 class PullReport:
     fetched: TransferResult
     checkout: CheckoutReport
-
-
-# -- progress -------------------------------------------------------------------------------------
-class Progress:
-    """Counts objects and bytes; :func:`progress_bar` draws them. Safe to call from threads."""
-
-    def start(self, total: int, total_bytes: int = 0) -> None:
-        pass
-
-    def advance(self, objects: int = 1, nbytes: int = 0) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class _RichBar(Progress):
-    def __init__(self, label: str) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-        from rich.progress import Progress as RichProgress
-
-        self._bytes = 0
-        self._total_bytes = 0
-        self._bar = RichProgress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("objects"),
-            TextColumn("{task.fields[moved]}"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._bar.add_task(label, total=None, moved="")
-        self._bar.start()
-
-    def start(self, total: int, total_bytes: int = 0) -> None:
-        self._total_bytes = total_bytes
-        self._bar.update(self._task, total=total)
-
-    def advance(self, objects: int = 1, nbytes: int = 0) -> None:
-        self._bytes += nbytes
-        self._bar.update(self._task, advance=objects, moved=format_size(self._bytes))
-
-    def close(self) -> None:
-        if self._bar.live.is_started:
-            self._bar.stop()
-
-
-def format_size(n: int) -> str:
-    """Bytes for people: ``512 B``, ``3.4 MiB``."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
-def progress_bar(label: str, enabled: bool | None = None) -> Progress:
-    """A bar on stderr when it is a terminal (or ``enabled``), else one that draws nothing."""
-    if enabled is None:
-        enabled = sys.stderr.isatty() and not os.environ.get("LANDMARK_NO_PROGRESS")
-    return _RichBar(label) if enabled else Progress()
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -273,11 +203,11 @@ def push(
     labels: Mapping[str, str] | None = None,
 ) -> TransferResult:
     """Send the objects ``hashes`` need (files, directories' files, then their ``.dir``) that
-    the remote lacks. ``progress`` is closed when done."""
-    return _closing(_push, cache, store, hashes, jobs, progress, labels)
+    the remote lacks. ``progress`` hears of each object (its owner closes it)."""
+    return _with_defaults(_push, cache, store, hashes, jobs, progress, labels)
 
 
-def _closing(
+def _with_defaults(
     run: Callable[..., TransferResult],
     cache: ObjectCache,
     store: RemoteStore,
@@ -286,13 +216,9 @@ def _closing(
     progress: Progress | None,
     labels: Mapping[str, str] | None,
 ) -> TransferResult:
-    """``run`` (``_push`` or ``_fetch``) with the store's default jobs and a progress that is
-    closed whatever happens."""
-    progress = progress or Progress()
-    try:
-        return run(cache, store, hashes, jobs or store.default_jobs, progress, labels)
-    finally:
-        progress.close()
+    """``run`` (``_push`` or ``_fetch``) with the store's default jobs and, without a
+    progress, one that ignores everything."""
+    return run(cache, store, hashes, jobs or store.default_jobs, progress or NO_PROGRESS, labels)
 
 
 def _push(
@@ -336,7 +262,7 @@ def _push(
     def one(md5: str) -> int:
         return store.upload(cache.ospath(md5), md5)
 
-    progress.start(len(todo) + len(manifests))
+    progress.start(len(todo) + len(manifests), phase="push")
     outcomes = _run(todo, one, store, jobs, progress)
     failed = {m for m, e, _ in outcomes if e is not None}
     # Last: the manifests of directories whose every file is now on the remote.
@@ -373,8 +299,8 @@ def fetch(
 ) -> TransferResult:
     """Download into the cache the objects ``hashes`` need that it lacks; each is verified
     against its md5 and renamed in whole. Directory manifests are stored after their files.
-    ``progress`` is closed when done."""
-    return _closing(_fetch, cache, store, hashes, jobs, progress, labels)
+    ``progress`` hears of each object (its owner closes it)."""
+    return _with_defaults(_fetch, cache, store, hashes, jobs, progress, labels)
 
 
 def _fetch(
@@ -431,7 +357,7 @@ def _fetch(
     def one(md5: str) -> int:
         return store.fetch_into(cache, md5)
 
-    progress.start(len(todo) + len(manifests))
+    progress.start(len(todo) + len(manifests), phase="fetch")
     outcomes = _run(todo, one, store, jobs, progress)
     failures += [(m, e) for m, e, _ in outcomes if e is not None]
     failed = {m for m, _ in failures}
@@ -514,7 +440,7 @@ def gc_remote(
     first = [h for h in doomed if h.endswith(".dir")]
     rest = [h for h in doomed if not h.endswith(".dir")]
     for batch in (first, rest):
-        outcomes = _run(batch, _remover(store), store, jobs, Progress())
+        outcomes = _run(batch, _remover(store), store, jobs, NO_PROGRESS)
         errors = [(m, e) for m, e, _ in outcomes if e is not None]
         _raise_failures(errors, {}, store, "remove", len(batch))
     store.clean_tmp()
@@ -601,7 +527,7 @@ def pull_repo(
     from .workspace import checkout
 
     fetched = fetch_repo(repo_root, targets, remote, jobs, progress)
-    report = checkout(repo_root, targets, force=force, jobs=jobs)
+    report = checkout(repo_root, targets, force=force, jobs=jobs, progress=progress)
     return PullReport(fetched, report)
 
 
@@ -643,10 +569,8 @@ __all__ = [
     "TransferResult",
     "fetch",
     "fetch_repo",
-    "format_size",
     "gc_remote",
     "open_store",
-    "progress_bar",
     "pull_repo",
     "push",
     "push_repo",

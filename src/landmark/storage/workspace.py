@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import Conflict, IntegrityError, InvalidInput, LandmarkError, NotFound, RepoError
+from ..progress import Progress
 from .cache import (
     READ_ONLY,
     TMP_PREFIX,
@@ -35,7 +36,6 @@ from .hashing import BLOCK, DirEntry, default_jobs, file_md5, manifest_bytes, ma
 from .ignore import IGNORE_FILE, Rules
 from .pathguard import check_entries, check_folders, output_path
 
-Progress = Callable[[int, int], None]  # (bytes or files just done, total): from any thread
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -676,19 +676,20 @@ def _run_chunks(
     work: Callable[[T], R],
     jobs: int | None,
     progress: Progress | None = None,
-    weight: Callable[[T], int] | None = None,
+    size_of: Callable[[T], int] | None = None,
+    phase: str = "",
 ) -> list[R]:
     """``work`` over ``items`` on a thread pool, in chunks (a future per 1 KiB file would cost
-    more than its md5), order kept; ``progress`` gets each chunk's ``weight``."""
+    more than its md5), order kept; ``progress`` hears of each chunk: its items, and its bytes
+    by ``size_of``."""
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    total = 0
     if progress is not None:
-        total = sum(map(weight, items)) if weight is not None else len(items)
+        progress.start(len(items), sum(map(size_of, items)) if size_of else 0, phase)
 
     def chunk_work(chunk: Sequence[T]) -> list[R]:
         done = [work(item) for item in chunk]
         if progress is not None:
-            progress(sum(map(weight, chunk)) if weight is not None else len(chunk), total)
+            progress.advance(len(chunk), sum(map(size_of, chunk)) if size_of else 0)
         return done
 
     if jobs == 1 or len(items) < 2:
@@ -926,7 +927,7 @@ def _track(
     # In inode order: on a cold cache that is close to disk order (ext4 keeps a folder's
     # inodes and blocks together), far quicker to read than a directory's hash order.
     order = sorted(range(len(items)), key=lambda i: items[i][2].st_ino)
-    done_in_order = _run_chunks([items[i] for i in order], work, jobs, progress, _size)
+    done_in_order = _run_chunks([items[i] for i in order], work, jobs, progress, _size, "add")
     results: list[tuple[str, os.stat_result]] = [done_in_order[0]] * len(items) if items else []
     for i, r in zip(order, done_in_order, strict=True):
         results[i] = r
@@ -1546,7 +1547,7 @@ def _write_files(
             linker.create(obj, path)
         return os.stat(path)
 
-    stated = _run_chunks(todo, one, jobs, progress, lambda item: 1)
+    stated = _run_chunks(todo, one, jobs, progress, phase="checkout")
     for item, st in zip(todo, stated, strict=True):
         stats.put(item[1], st, item[2])
 
