@@ -13,7 +13,7 @@ import landmark
 from landmark import events, plans
 from landmark.config import Config
 from landmark.errors import Conflict, LandmarkError
-from landmark.git import RawTag
+from landmark.records import RawTag
 from landmark.state import ArtifactState, VersionState, fold
 
 from .conftest import Cli, GitRepo

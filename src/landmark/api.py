@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal, overload
 
-from . import views
+from . import gto_json
 from .annotations import Annotation
 from .events import Event
 from .plans import Plan
@@ -144,10 +144,10 @@ def show(
         sort=sort,
     )
     if name is None:
-        return views.registry(reg.state(), reg.stages(), **opts)  # type: ignore[arg-type]
+        return gto_json.registry(reg.state(), reg.stages(), **opts)  # type: ignore[arg-type]
     sc = parse_shortcut(name)
     art = reg.artifact(sc.name)
-    chosen = views.versions(art, **opts)  # type: ignore[arg-type]
+    chosen = gto_json.versions(art, **opts)  # type: ignore[arg-type]
     if sc.latest:
         chosen = chosen[:1]
     elif sc.version:
@@ -157,7 +157,7 @@ def show(
     commits = reg.repo.commits(v.commit for v, _ in chosen)
     legacy = ann.read_many(reg.repo, sorted({v.commit for v, _ in chosen}))
     return [
-        views.version_dict(v, s, commits.get(v.commit), legacy.get(v.commit, {}).get(sc.name))
+        gto_json.version_dict(v, s, commits.get(v.commit), legacy.get(v.commit, {}).get(sc.name))
         for v, s in chosen
     ]
 
@@ -167,15 +167,15 @@ def history(
 ) -> list[dict[str, Any]]:
     """The event journal, newest first, as GTO's ``history --json`` prints it."""
     reg = Registry(repo)
-    index = views.version_index(reg.state())
-    return [views.history_entry(e, index.get(e.tag)) for e in reg.history(name, ascending)]
+    index = gto_json.version_index(reg.state())
+    return [gto_json.history_entry(e, index.get(e.tag)) for e in reg.history(name, ascending)]
 
 
 def check_ref(ref: str, *, repo: Repo = ".") -> list[dict[str, Any]]:
     """What a tag registered or assigned, as GTO's ``check-ref --json`` prints it."""
     reg = Registry(repo)
-    index = views.version_index(reg.state())
-    return [views.event_dict(e, index.get(e.tag), full=False) for e in reg.check_ref(ref)]
+    index = gto_json.version_index(reg.state())
+    return [gto_json.event_dict(e, index.get(e.tag), full=False) for e in reg.check_ref(ref)]
 
 
 def stages(*, repo: Repo = ".", allowed: bool = False, used: bool = False) -> list[str]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import names
+from .records import to_datetime
 from .versions import SEMVER_PATTERN
 
 
@@ -108,8 +109,6 @@ class Event:
 
     @property
     def time(self) -> datetime:
-        from .git import to_datetime
-
         return to_datetime(self.stamp, self.offset)
 
     @property

@@ -1,4 +1,7 @@
-"""The only module that runs git: reads tags and files, writes and pushes tags, caches remotes."""
+"""The only module that runs git: reads tags and files, writes and pushes tags, caches remotes.
+
+Its file half, ``gitrefs.py``, reads what git keeps on disk without starting git.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,11 @@ import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from pathlib import Path
 
+from . import gitrefs
 from .errors import Conflict, GitError, NotFound, RepoError
+from .records import CommitInfo, RawTag, parse_raw_date
 
 # Variables that would point git at another repository or change its output.
 _SCRUB = (
@@ -68,49 +70,7 @@ def _first_line(data: bytes) -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class RawTag:
-    """One tag as git stores it. ``target`` is the commit an annotated tag points at."""
-
-    name: str
-    annotated: bool
-    target: str
-    target_type: str
-    tagger: str
-    tagger_email: str
-    date: str  # git's raw form, "1700000000 +0100"; parsed only when shown
-    message: str
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    sha: str
-    time: datetime
-    author: str
-    author_email: str
-    committer: str
-    committer_email: str
-    message: str
-
-
 _SIG_RE = re.compile(r"-----BEGIN (?:PGP|SSH) SIGNATURE-----.*", re.S)
-
-
-@lru_cache(maxsize=64)
-def _zone(offset: str) -> timezone:
-    sign = -1 if offset.startswith("-") else 1
-    digits = offset.lstrip("+-") or "0000"
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
-
-
-def to_datetime(stamp: int, offset: str) -> datetime:
-    return datetime.fromtimestamp(stamp, tz=_zone(offset))
-
-
-def parse_raw_date(raw: str) -> datetime:
-    """``1700000000 +0130`` -> an aware datetime in that offset (as git shows it)."""
-    stamp, _, offset = raw.strip().partition(" ")
-    return to_datetime(int(stamp), offset)
 
 
 class Repo:
@@ -123,6 +83,7 @@ class Repo:
         self._head: str | None = None
         self._head_known = False
         self.git_dir: Path | None = path if bare else None
+        self._common_dir: str | None = None
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -254,6 +215,25 @@ class Repo:
         proc = self.git("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         return proc.stdout.decode().strip() or None
 
+    def forget_head(self) -> None:
+        """Ask git for HEAD again on the next :meth:`head` (it may have moved since)."""
+        self._head_known = False
+
+    def refs_stamp(self) -> bytes:
+        """Bytes that differ whenever a tag or HEAD has changed, cheap enough to ask often:
+        read from git's files without a process (``gitrefs.refs_stamp``), or for a
+        repository in the reftable format, from one ``git show-ref``."""
+        if self.git_dir is not None:
+            if self._common_dir is None:
+                self._common_dir = gitrefs.common_dir(str(self.git_dir))
+            try:
+                found = gitrefs.refs_stamp(str(self.git_dir), self._common_dir)
+            except OSError:
+                found = None
+            if found is not None:
+                return found
+        return b"show-ref\0" + self.git("show-ref", "--head", "--tags", check=False).stdout
+
     def read_files(self, specs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
         """Contents of (rev, path) pairs in one ``cat-file --batch``; missing ones are left out."""
         specs = list(dict.fromkeys(specs))
@@ -376,7 +356,10 @@ def _write_quietly(path: Path, data: bytes) -> None:
     """Replace a cache file atomically; a cache that can't be written is only slower."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        import threading
+
+        # Unique per thread too: two Registry objects of one process may write at once.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:

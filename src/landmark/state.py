@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from . import events as ev
 from .events import Event, Kind
-from .git import RawTag
+from .records import RawTag
 from .versions import Version
 
 _T = TypeVar("_T")

@@ -11,7 +11,7 @@ from typing import Any
 
 from .annotations import Annotation
 from .events import Event, Kind
-from .git import CommitInfo
+from .records import CommitInfo
 from .state import TIMESTAMP, ArtifactState, RegistryState, StageState, VersionState
 
 Json = dict[str, Any]
