@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import ConfigError, IntegrityError, NotFound
+from . import dvcconfig
 from .hashing import DirEntry, data_md5, file_md5, is_hash, parse_manifest
 
 READ_ONLY = 0o444
@@ -296,52 +297,27 @@ def _path_md5(path: str, md5: str) -> str:
 
 
 # -- configuration ----------------------------------------------------------------------------
-def _config_values(path: Path, section: str) -> dict[str, str]:
-    """``key = value`` pairs of one ``[section]`` of a DVC (configobj) config file."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return {}
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read ({e.strerror})") from e
-    values: dict[str, str] = {}
-    current = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            current = line.strip("[]").strip().strip("'\"")
-            continue
-        if current == section and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip().strip("'\"")
-    return values
-
-
 def cache_settings(repo_root: Path) -> dict[str, str]:
-    """The ``[cache]`` section of ``.dvc/config`` overlaid with ``.dvc/config.local``."""
-    dvc_dir = Path(repo_root) / ".dvc"
-    return {
-        **_config_values(dvc_dir / "config", "cache"),
-        **_config_values(dvc_dir / "config.local", "cache"),
-    }
+    """The ``[cache]`` section as dvc reads it: the system, global, repo (``.dvc/config``) and
+    local (``.dvc/config.local``) files merged in that order, ``dir`` resolved against the
+    folder of the file that set it."""
+    return dvcconfig.read(Path(repo_root)).section("cache")
 
 
 def repo_cache(repo_root: Path) -> ObjectCache:
-    """The repository's cache: ``.dvc/cache`` unless ``[cache] dir`` (relative to ``.dvc/``)
-    says otherwise; ``[cache] type`` picks and orders the link kinds."""
+    """The repository's cache: ``.dvc/cache`` unless ``[cache] dir`` (at any config level,
+    relative to its file's folder) says otherwise; ``[cache] type`` picks and orders the link
+    kinds."""
     settings = cache_settings(repo_root)
-    dvc_dir = Path(repo_root) / ".dvc"
     where = settings.get("dir")
-    root = (dvc_dir / os.path.expanduser(where)) if where else dvc_dir / "cache"
+    root = Path(where) if where else Path(repo_root) / ".dvc" / "cache"
     kinds: Sequence[str] = DEFAULT_LINKS
     if settings.get("type"):
         kinds = [k.strip() for k in settings["type"].split(",") if k.strip()]
         bad = [k for k in kinds if k not in LINK_KINDS]
         if bad or not kinds:
             raise ConfigError(
-                f".dvc/config: unknown cache type {', '.join(bad) or '(empty)'}; "
+                f"dvc config, [cache] type: unknown link kind {', '.join(bad) or '(empty)'}; "
                 f"use any of {', '.join(LINK_KINDS)}"
             )
     return ObjectCache(Path(os.path.normpath(root)), kinds)

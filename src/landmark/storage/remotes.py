@@ -2,11 +2,11 @@
 
 dvc reads four config files, each overriding the one before key by key: system, global,
 ``.dvc/config`` (``repo``, committed) and ``.dvc/config.local`` (``local``, git-ignored, for
-credentials and per-user mirrors). ``[core] remote = NAME`` names the default remote. The
-files are configobj INI; configobj reads and writes them here too, so what one tool writes the
-other reads unchanged. A local path in a config file is relative to that file's folder; one
-given on the command line is relative to where the command runs, and is stored relative to the
-config file, as ``dvc remote add`` does.
+credentials and per-user mirrors); :mod:`landmark.storage.dvcconfig` reads and merges them.
+``[core] remote = NAME`` names the default remote. The files are configobj INI; configobj
+writes them here, so what one tool writes the other reads unchanged. A local path in a config
+file is relative to that file's folder; one given on the command line is relative to where the
+command runs, and is stored relative to the config file, as ``dvc remote add`` does.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Conflict, InvalidInput, NotFound
+from . import dvcconfig
+from .dvcconfig import LEVELS, REPO_LEVELS, config_file
 
-LEVELS = ("system", "global", "repo", "local")
-REPO_LEVELS = ("repo", "local")
 _SECTION = re.compile(r'^\s*remote\s*"(?P<name>.*)"\s*$')
 _URL_SCHEME = re.compile(r"^(?P<scheme>\w+)://")
 
@@ -63,18 +63,7 @@ OPTIONS: dict[str, frozenset[str]] = {
 # Remote types dvc knows that landmark does not serve (yet): named in the error message.
 _DVC_ONLY = ("hdfs", "webhdfs", "oss", "gdrive", "webdav", "webdavs")
 # Options holding local paths, made relative to the config file as dvc does with them.
-PATH_OPTIONS = frozenset(
-    {
-        "url",
-        "credentialpath",
-        "configpath",
-        "keyfile",
-        "cert_path",
-        "key_path",
-        "gdrive_user_credentials_file",
-        "gdrive_service_account_json_file_path",
-    }
-)
+PATH_OPTIONS = dvcconfig.REMOTE_PATH_OPTIONS
 _SECRETS = frozenset(
     {
         "password",
@@ -156,31 +145,9 @@ def is_local_url(url: str) -> bool:
 
 
 # -- config files -------------------------------------------------------------------------------
-def config_file(repo_root: Path, level: str) -> Path:
-    """The config file of one level, as dvc finds it (DVC_*_CONFIG_DIR override the defaults)."""
-    if level == "repo":
-        return Path(repo_root) / ".dvc" / "config"
-    if level == "local":
-        return Path(repo_root) / ".dvc" / "config.local"
-    if level == "global":
-        base = os.environ.get("DVC_GLOBAL_CONFIG_DIR")
-        if not base:
-            xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
-                os.path.expanduser("~"), ".config"
-            )
-            base = os.path.join(xdg, "dvc")
-        return Path(base) / "config"
-    if level == "system":
-        base = os.environ.get("DVC_SYSTEM_CONFIG_DIR")
-        if not base:
-            dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-            base = os.path.join(dirs.split(os.pathsep)[0], "dvc")
-        return Path(base) / "config"
-    raise InvalidInput(f"unknown config level {level!r}: use one of {', '.join(LEVELS)}")
-
-
 def _load(path: Path) -> Any:
-    """The file as a ConfigObj (empty when absent); ConfigError when it does not parse."""
+    """The file as a ConfigObj, for editing (empty when absent); ConfigError when it does not
+    parse."""
     from configobj import ConfigObj, ConfigObjError
 
     try:
@@ -236,13 +203,6 @@ def _section_name(name: str) -> str:
     return f'remote "{name}"'
 
 
-def _remote_sections(conf: Any) -> Iterator[tuple[str, Any]]:
-    for key in conf.sections:
-        m = _SECTION.match(key)
-        if m:
-            yield m.group("name").lower(), conf[key]
-
-
 def _find_section(conf: Any, name: str) -> str | None:
     for key in conf.sections:
         m = _SECTION.match(key)
@@ -266,18 +226,6 @@ def _core_remote(conf: Any) -> str | None:
     return _text(value).lower() if value is not None else None
 
 
-def _resolve_path(value: str, conf_dir: Path) -> str:
-    """A path from a config file made usable: relative ones are relative to the file's folder."""
-    if _URL_SCHEME.match(value):
-        if value.lower().startswith("file://"):
-            return value[len("file://") :]
-        return value
-    expanded = os.path.expanduser(value)
-    if os.path.isabs(expanded):
-        return expanded
-    return os.path.normpath(os.path.join(conf_dir, expanded))
-
-
 def _store_path(value: str, conf_dir: Path, cwd: Path) -> str:
     """A path given on the command line, written as dvc writes it: a relative one is taken
     from ``cwd`` and stored relative to the config file's folder (posix separators)."""
@@ -289,29 +237,12 @@ def _store_path(value: str, conf_dir: Path, cwd: Path) -> str:
 
 # -- reading ------------------------------------------------------------------------------------
 def _merged(
-    repo_root: Path, up_to: str | None = None, only: str | None = None
+    repo_root: Path, only: str | None = None
 ) -> tuple[dict[str, dict[str, str]], str | None]:
     """Every remote's options (paths resolved per file) and the default, merged by level."""
-    remotes: dict[str, dict[str, str]] = {}
-    default: str | None = None
-    for level in (only,) if only else LEVELS:
-        path = config_file(repo_root, level)
-        conf = _load(path)
-        conf_dir = path.parent.absolute()
-        for name, section in _remote_sections(conf):
-            merged = remotes.setdefault(name, {})
-            for key, value in section.items():
-                if isinstance(value, dict):
-                    continue
-                key = str(key).lower()
-                text = _text(value)
-                merged[key] = _resolve_path(text, conf_dir) if key in PATH_OPTIONS else text
-        core = _core_remote(conf)
-        if core is not None:
-            default = core or None
-        if level == up_to:
-            break
-    return remotes, default
+    conf = dvcconfig.read(Path(repo_root), (only,) if only else LEVELS)
+    default = conf.get("core", "remote")
+    return conf.named("remote"), default.lower() if default else None
 
 
 def list_remotes(repo_root: Path, level: str | None = None) -> RemoteList:
@@ -355,7 +286,8 @@ def default_remote(repo_root: Path, level: str | None = None) -> str | None:
     """The default remote's name, of the merged configuration or of one level's file."""
     if level is None:
         return list_remotes(repo_root).default
-    return _core_remote(_load(config_file(repo_root, level)))
+    value = dvcconfig.read_file(config_file(repo_root, level), level).get("core", "remote")
+    return value.lower() if value is not None else None
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -485,7 +417,7 @@ def set_default(
                     del conf["core"]
             return
         name = _check_name(name)
-        remotes, _ = _merged(Path(repo_root), up_to=None)
+        remotes, _ = _merged(Path(repo_root))
         if name not in remotes and _find_section(conf, name) is None:
             raise NotFound(
                 f"no remote named {name!r}: add it first with 'landmark remote add {name} URL'"
