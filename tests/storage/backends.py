@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from landmark.storage import remotes
-from landmark.storage.fs import FsspecStore, LocalStore, RemoteStore, open_remote
+from landmark.storage.stores import FsspecStore, LocalStore, RemoteStore, open_remote
 
 S3_KEY, S3_SECRET = "landmark-test-key", "landmark-test-secret"
 REGION = "us-east-1"

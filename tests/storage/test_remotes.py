@@ -196,7 +196,7 @@ def test_unknown_remote_lists_known_ones(repo: GitRepo) -> None:
 
 
 def test_remote_options_reach_the_store(repo: GitRepo, lm: Cli, tmp_path: Path) -> None:
-    from landmark.storage.fs import LocalStore, open_remote
+    from landmark.storage.stores import LocalStore, open_remote
 
     lm("remote", "add", "-d", "store", str(tmp_path / "store"))
     lm("remote", "modify", "store", "jobs", "3")

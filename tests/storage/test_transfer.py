@@ -22,7 +22,7 @@ import pytest
 from landmark.errors import IntegrityError
 from landmark.storage import transfer
 from landmark.storage.cache import repo_cache
-from landmark.storage.fs import RemoteStore
+from landmark.storage.stores import RemoteStore
 from landmark.storage.workspace import add
 
 from ..conftest import Cli, GitRepo

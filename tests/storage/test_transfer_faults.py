@@ -26,7 +26,7 @@ import pytest
 from landmark.errors import NotFound, RemoteError
 from landmark.storage import remotes, transfer
 from landmark.storage.cache import repo_cache
-from landmark.storage.fs import FsspecStore
+from landmark.storage.stores import FsspecStore
 from landmark.storage.workspace import add
 
 from ..conftest import Cli, GitRepo
@@ -209,7 +209,7 @@ SLOW_LINK = textwrap.dedent(
     from pathlib import Path
     from landmark.storage import transfer
     from landmark.storage.cache import repo_cache
-    from landmark.storage.fs import LocalStore
+    from landmark.storage.stores import LocalStore
 
     class SlowLink(LocalStore):
         # a slow network: the real store, copying 64 KiB at a time with pauses

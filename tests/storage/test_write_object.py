@@ -12,7 +12,7 @@ import pytest
 from landmark.errors import IntegrityError
 from landmark.storage import cache as cache_mod
 from landmark.storage.cache import ObjectCache, write_object
-from landmark.storage.fs import LocalStore
+from landmark.storage.stores import LocalStore
 
 
 @pytest.fixture(params=["linked", "renamed"])

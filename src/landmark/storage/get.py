@@ -220,7 +220,7 @@ def _ensure(
         missing = [] if cache.exists(out.md5) else [out.md5]
     if not missing:
         return
-    from .fs import open_remote
+    from .stores import open_remote
     from .transfer import fetch
 
     store = open_remote(remote_for(reg, located.commit, remote))

@@ -10,7 +10,7 @@ Rules every transfer keeps:
   renamed in only when its md5 matched: no partial or corrupt object is ever visible, and an
   interrupted transfer is resumed by running it again (temp files a killed process left are
   swept once stale);
-- transient remote errors are retried by the store (``fs.RemoteStore``); what still fails is
+- transient remote errors are retried by the store (``stores.RemoteStore``); what still fails is
   collected and reported once, after everything else was transferred, naming the files that
   need the missing objects.
 """
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IntegrityError, InvalidInput, LandmarkError, NotFound, RemoteError
 from ..progress import NO_PROGRESS, Progress
 from .cache import ObjectCache, repo_cache
-from .fs import LocalStore, ObjectMissing, RemoteStore, open_remote
 from .hashing import DirEntry, data_md5, parse_manifest
 from .remotes import Remote, resolve_remote
+from .stores import LocalStore, ObjectMissing, RemoteStore, open_remote
 
 if TYPE_CHECKING:
     from .workspace import CheckoutReport
