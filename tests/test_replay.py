@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,110 @@ def test_failures_are_never_saved(registry: GitRepo) -> None:
 def test_bypass(registry: GitRepo) -> None:
     fresh(registry, "show")
     assert saved(registry) == []
+
+
+def _prove_replayed(entries: list[Path], run_show: Callable[[], str]) -> None:
+    """The next ``show`` prints the saved entry: doctor it, check, restore it."""
+    import marshal
+
+    [entry] = entries
+    kept = entry.read_bytes()
+    entry.write_bytes(marshal.dumps((0, b"from the cache\n", b"")))
+    assert run_show() == "from the cache\n"
+    entry.write_bytes(kept)
+
+
+def test_linked_worktree(lm: Cli, registry: GitRepo, tmp_path: Path) -> None:
+    """A worktree has its own HEAD and saved outputs; the tags are shared with the main one."""
+    wt = tmp_path / "wt"
+    registry.git("worktree", "add", "-q", "-b", "side", str(wt))
+    gitdir = Path(registry.git("-C", str(wt), "rev-parse", "--absolute-git-dir"))
+    assert gitdir.parent.name == "worktrees"
+
+    def show_wt() -> str:
+        return run(registry, "show", cwd=wt)
+
+    def fresh_wt() -> str:
+        return run(registry, "show", cache=False, cwd=wt)
+
+    assert show_wt() == fresh_wt()
+    entries = sorted((gitdir / "landmark" / "replay").iterdir())
+    assert saved(registry) == []  # the main worktree's folder is not used
+    _prove_replayed(entries, show_wt)
+    # A tag made from the main worktree is seen from the linked one...
+    lm("register", "churn", "--bump-minor")
+    assert "v0.1.0" in show_wt()
+    assert show_wt() == fresh_wt()
+    # ...and after packing, from either side.
+    registry.git("pack-refs", "--all")
+    registry.tick()
+    registry.git("tag", "-d", "churn@v0.1.0")
+    assert "v0.1.0" not in show_wt()
+    assert show_wt() == fresh_wt()
+    # The linked worktree's HEAD is its own: a commit there changes only its `show`.
+    main_before = run(registry, "show")
+    (wt / "dvc.yaml").write_text("artifacts:\n  fraud:\n    type: model\n    path: m.pkl\n")
+    registry.git("-C", str(wt), "add", "dvc.yaml")
+    registry.tick()
+    registry.git("-C", str(wt), "commit", "-q", "-m", "fraud")
+    assert "fraud" in show_wt()
+    assert show_wt() == fresh_wt()
+    assert run(registry, "show") == main_before == fresh(registry, "show")
+
+
+def test_packed_refs_rewritten_at_once(lm: Cli, registry: GitRepo) -> None:
+    """``pack-refs --all`` twice in a row, to a file of the same size, is still a change."""
+    repo = registry
+    repo.git("tag", "-a", "-m", "by hand", "churn#qa#3", "HEAD")
+    repo.git("pack-refs", "--all")
+    first = run(repo, "show", "churn")
+    assert "qa" in first and run(repo, "show", "churn") == first
+    assert not list((repo.path / ".git" / "refs" / "tags").iterdir())  # all packed
+    size = (repo.path / ".git" / "packed-refs").stat().st_size
+    repo.git("tag", "-d", "churn#qa#3")
+    repo.git("tag", "-a", "-m", "by hand", "churn#qb#3", "HEAD")
+    repo.git("pack-refs", "--all")
+    assert (repo.path / ".git" / "packed-refs").stat().st_size == size
+    second = run(repo, "show", "churn")
+    assert "qb" in second and "qa" not in second
+    assert second == fresh(repo, "show", "churn")
+    # HEAD's branch, packed and then moved: a loose ref again.
+    repo.commit({"dvc.yaml": "artifacts:\n  fraud:\n    type: model\n    path: m.pkl\n"})
+    assert "fraud" in run(repo, "show")
+
+
+def _reftable_supported() -> bool:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run(
+            ["git", "init", "-q", "--ref-format=reftable", tmp], capture_output=True
+        )
+        return proc.returncode == 0
+
+
+def test_reftable_layout_is_computed_not_replayed(registry: GitRepo) -> None:
+    """Where the refs are in reftable files, only git reads them: no replay, same output."""
+    from landmark import gitrefs
+    from landmark.cli import replay
+
+    (registry.path / ".git" / "reftable").mkdir()  # what marks a reftable repository
+    assert gitrefs.refs_stamp(str(registry.path / ".git"), str(registry.path / ".git")) is None
+    assert replay.fingerprint(["show", "-r", str(registry.path)]) is None
+    assert run(registry, "show") == fresh(registry, "show")
+    assert saved(registry) == []
+
+
+@pytest.mark.skipif(not _reftable_supported(), reason="this git has no reftable format")
+def test_reftable_repository(tmp_path: Path, isolated_env: object) -> None:
+    path = tmp_path / "rt"
+    subprocess.run(["git", "init", "-q", "--ref-format=reftable", str(path)], check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "x"], cwd=path, check=True)
+    subprocess.run(
+        ["git", "tag", "-a", "-m", "Registering artifact churn version v0.0.1", "churn@v0.0.1"],
+        cwd=path,
+        check=True,
+    )
+    proc = subprocess.run([LANDMARK, "show"], cwd=path, capture_output=True, text=True)
+    assert proc.returncode == 0 and "churn" in proc.stdout
+    assert not (path / ".git" / "landmark" / "replay").exists()

@@ -3,9 +3,11 @@
 ``show``, ``history`` and ``stages`` print a pure function of: the repository's tags, HEAD
 (annotations are read from its tree), the work tree's ``.gto`` and ``.landmark.yaml``, the
 command line and landmark's own code. All of these can be fingerprinted from a handful of file
-reads, without starting git or importing click, so a repeated query costs little more than the
-interpreter's start-up. Any change to an input gives a new fingerprint and a full run; only
-successful runs are saved. Set ``LANDMARK_NO_CACHE=1`` to bypass it.
+reads and stats (the refs through the git gateway's ``gitrefs``), without starting git or
+importing click, so a repeated query costs little more than the interpreter's start-up. Any
+change to an input gives a new fingerprint and a full run; only successful runs are saved. A
+repository whose refs are in the reftable format is never replayed (only git reads those).
+Set ``LANDMARK_NO_CACHE=1`` to bypass it.
 
 This module must stay importable with nothing but the standard library's lightest modules.
 """
@@ -15,8 +17,10 @@ import marshal
 import os
 import sys
 
+from .. import gitrefs
+
 COMMANDS = frozenset({"show", "history", "stages"})
-FORMAT = b"landmark-replay-1"
+FORMAT = b"landmark-replay-2"
 KEEP = 64  # saved outputs per repository; older ones are pruned
 _TRUNK = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,36 +58,6 @@ def _is_local(location: str) -> bool:
     )
 
 
-def _find_repo(start: str) -> tuple[str | None, str, str] | None:
-    """(work tree or None for a bare repo, git dir, common dir) containing ``start``."""
-    path = os.path.abspath(start)
-    if not os.path.isdir(path):
-        return None
-    while True:
-        dotgit = os.path.join(path, ".git")
-        if os.path.isdir(dotgit):
-            gitdir: str | None = dotgit
-        elif os.path.isfile(dotgit):
-            text = (_read(dotgit) or b"").decode(errors="replace").strip()
-            if not text.startswith("gitdir: "):
-                return None
-            gitdir = os.path.join(path, text[8:])
-        elif all(os.path.exists(os.path.join(path, p)) for p in ("HEAD", "objects", "refs")):
-            return None if path != os.path.abspath(start) else (None, path, path)
-        else:
-            gitdir = None
-        if gitdir is not None:
-            common = gitdir
-            pointer = _read(os.path.join(gitdir, "commondir"))
-            if pointer is not None:
-                common = os.path.join(gitdir, pointer.decode(errors="replace").strip())
-            return path, gitdir, common
-        parent = os.path.dirname(path)
-        if parent == path:
-            return None
-        path = parent
-
-
 def _code_stamp(h: "hashlib._Hash") -> None:
     for folder in (_TRUNK, os.path.join(_TRUNK, "cli")):
         with os.scandir(folder) as entries:
@@ -93,19 +67,6 @@ def _code_stamp(h: "hashlib._Hash") -> None:
                     h.update(f"{e.name}:{st.st_mtime_ns}:{st.st_size};".encode())
 
 
-def _refs_stamp(h: "hashlib._Hash", folder: str) -> None:
-    """Loose refs by name, inode, size and change time: a rewritten ref changes all three."""
-    stack = [folder]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for e in sorted(entries, key=lambda e: e.name):
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(e.path)
-                else:
-                    st = e.stat(follow_symlinks=False)
-                    h.update(f"{e.path}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns};".encode())
-
-
 def fingerprint(args: list[str]) -> tuple[str, str] | None:
     """(cache folder, key) for this command line, or None where replay doesn't apply."""
     if not args or args[0] not in COMMANDS or os.environ.get("LANDMARK_NO_CACHE"):
@@ -113,11 +74,15 @@ def fingerprint(args: list[str]) -> tuple[str, str] | None:
     location = _repo_option(args)
     if location is None or not _is_local(location):
         return None
-    found = _find_repo(os.path.expanduser(location))
+    found = gitrefs.locate(os.path.expanduser(location))
     if found is None:
         return None
     worktree, gitdir, common = found
-    if os.path.exists(os.path.join(common, "reftable")):
+    try:
+        refs = gitrefs.refs_stamp(gitdir, common)
+    except OSError:
+        return None
+    if refs is None:  # reftable: only git can read the refs, so the command runs in full
         return None
     h = hashlib.sha1(FORMAT)
     _code_stamp(h)
@@ -126,15 +91,7 @@ def fingerprint(args: list[str]) -> tuple[str, str] | None:
     for k in sorted(os.environ):
         if k.startswith("LANDMARK_"):
             h.update(f"{k}={os.environ[k]}\0".encode(errors="surrogateescape"))
-    head = _read(os.path.join(gitdir, "HEAD")) or b""
-    h.update(head + b"\0")
-    if head.startswith(b"ref: "):
-        target = head[5:].strip().decode(errors="replace")
-        h.update((_read(os.path.join(common, target)) or b"-") + b"\0")
-    h.update((_read(os.path.join(common, "packed-refs")) or b"-") + b"\0")
-    tags = os.path.join(common, "refs", "tags")
-    if os.path.isdir(tags):
-        _refs_stamp(h, tags)
+    h.update(refs)
     if worktree is not None:
         for name in (".gto", ".landmark.yaml"):
             h.update(b"\0" + (_read(os.path.join(worktree, name)) or b"-"))
