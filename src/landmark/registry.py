@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -48,47 +48,106 @@ class DoctorReport:
         return not self.problems and self.config_error is None
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """A folded state and the refs stamp taken before it was read."""
+
+    state: RegistryState
+    annotated: bool  # folded with the annotations at HEAD
+    stamp: bytes
+
+
 class Registry:
     """A model registry stored in a Git repository's tags.
 
     ``repo`` is a path inside a work tree, a bare repo, or a remote URL (kept as a cached
     partial clone; writes are pushed).
+
+    One ``Registry`` may be shared by threads and kept for hours. Each :meth:`state` is one
+    immutable snapshot. It is kept until the refs change: at most once per
+    ``refresh_interval`` seconds (0: on every call) a cheap stamp of the tags and HEAD is
+    taken from git's files, and a different stamp means a new snapshot, with the stage
+    config read again. Writes always check first and drop the snapshot after.
+    :meth:`refresh` drops it at once (and fetches again for a remote URL).
     """
 
-    def __init__(self, repo: str | os.PathLike[str] = ".") -> None:
+    def __init__(
+        self, repo: str | os.PathLike[str] = ".", *, refresh_interval: float = 1.0
+    ) -> None:
+        if not refresh_interval >= 0:
+            raise InvalidInput(
+                f"refresh_interval must be 0 or more seconds, not {refresh_interval!r}"
+            )
         self.location = os.fspath(repo)
+        self.refresh_interval = refresh_interval
         self.repo = Repo.open(self.location)
-        self._state: RegistryState | None = None
-        self._state_annotated = False
+        self._opened = time.monotonic()
+        self._snapshot: _Snapshot | None = None
+        self._checked = 0.0  # time.monotonic() of the last stamp check
         self._config: cfg.Config | None = None
+        # Builds the snapshot: one thread at a time, so readers never see half of one.
+        self._lock = threading.Lock()
         # Writes plan from the state and then write: one at a time per Registry.
         self._write_lock = threading.RLock()
 
     # -- reading ----------------------------------------------------------------------------
     @property
     def config(self) -> cfg.Config:
-        if self._config is None:
-            self._config = cfg.read(self.repo)
-        return self._config
+        config = self._config
+        if config is None:
+            config = self._config = cfg.read(self.repo)
+        return config
 
     def state(self, *, annotations: bool = True) -> RegistryState:
-        """The folded registry. Writes pass ``annotations=False``: artifacts that are only
-        annotated at HEAD never change what a write may do, and skip two git calls."""
-        if self._state is None or (annotations and not self._state_annotated):
+        """The folded registry, as of the last check of the refs. Writes pass
+        ``annotations=False``: artifacts that are only annotated at HEAD never change what a
+        write may do, and skip two git calls."""
+        return self._current(annotations, check=False)
+
+    def refresh(self) -> None:
+        """Read everything again on the next call: tags, HEAD, annotations and config. For a
+        remote URL, fetch from it first."""
+        if self.repo.url:
+            self.repo = Repo.open(self.location)
+        with self._lock:
+            self._snapshot = None
+            self._config = None
+            self.repo.forget_head()
+
+    def _current(self, annotations: bool, *, check: bool) -> RegistryState:
+        """The snapshot; ``check`` compares the refs stamp now, whatever the interval."""
+        snap = self._reusable(annotations, check)
+        if snap is not None:
+            return snap.state
+        with self._lock:
+            snap = self._reusable(annotations, check)  # another thread may have just built it
+            if snap is not None:
+                return snap.state
+            snap = self._snapshot
+            # The stamp is taken before anything is read: a change made during the build
+            # gives a newer stamp, and the next check builds again.
+            now = time.monotonic()
+            stamp = self.repo.refs_stamp()
+            self._checked = now
+            if snap is not None and stamp == snap.stamp:
+                if snap.annotated or not annotations:
+                    return snap.state
+            elif snap is not None or now - self._opened >= self.refresh_interval:
+                # The refs moved (or what opening the repo read is older than the interval).
+                self.repo.forget_head()
+                self._config = None
             head = self.repo.head()
             annotated = self._annotations_at(head) if head and annotations else {}
-            self._state_annotated = annotations
-            tags = self.repo.tags()
-            # The fold allocates an object or more per tag and frees none: the cyclic GC
-            # would only rescan them (about a third of the time on 100,000 tags).
-            gc_was_on = gc.isenabled()
-            gc.disable()
-            try:
-                self._state = fold(tags, annotated, head)
-            finally:
-                if gc_was_on:
-                    gc.enable()
-        return self._state
+            state = fold(self.repo.tags(), annotated, head)
+            self._snapshot = _Snapshot(state, annotations, stamp)
+            return state
+
+    def _reusable(self, annotations: bool, check: bool) -> _Snapshot | None:
+        """The snapshot, when it answers ``annotations`` and was checked within the interval."""
+        snap = self._snapshot
+        if snap is None or check or (annotations and not snap.annotated):
+            return None
+        return snap if time.monotonic() - self._checked < self.refresh_interval else None
 
     def _annotations_at(self, rev: str) -> dict[str, ann.Annotation]:
         try:
@@ -98,11 +157,16 @@ class Registry:
             return {}
 
     def _invalidate(self) -> None:
-        self._state = None
+        with self._lock:  # after a build in progress, which may predate the write
+            self._snapshot = None
 
     def artifact(self, name: str, *, annotations: bool = True) -> ArtifactState:
+        return self._artifact_in(self.state(annotations=annotations), name)
+
+    @staticmethod
+    def _artifact_in(state: RegistryState, name: str) -> ArtifactState:
         names.check_artifact(name)
-        found = self.state(annotations=annotations).artifact(name)
+        found = state.artifact(name)
         if found is None:
             raise NotFound(f"artifact {name!r} not found: see 'landmark show' for known artifacts")
         return found
@@ -119,8 +183,13 @@ class Registry:
         except NotFound as e:
             return e
 
+    def _fresh(self) -> RegistryState:
+        """The state as the refs are now, whatever the interval: writes plan from it (and
+        read the config and HEAD after it, which a change of the refs makes read again)."""
+        return self._current(False, check=True)
+
     def _plan(self, request: plans.Request, config: cfg.Config | None = None) -> plans.Plan:
-        state = self.state(annotations=False)
+        state = self._fresh()
         taken = (p.tag for p in state.problems)
         return plans.plan(state.artifact(request.artifact), request, config, taken)
 
@@ -237,14 +306,14 @@ class Registry:
         """Assign ``stage`` to a version (``version=``) or to the version at ``ref``; a ref
         without a version is registered first (both tags are written, or neither)."""
         names.check_artifact(name)  # before the config is read, as the planner checks
-        config = self.config
         commit = self._commit(ref or "HEAD") if version is None else None
         request = plans.Assign(
             name, stage, commit, ref, version, name_version, message, simple, force,
             skip_registration,
         )  # fmt: skip
         with self._write_lock:
-            plan = self._plan(request, config)
+            self._fresh()
+            plan = self._plan(request, self.config)
             if dry_run:
                 return plan
             result = self._write(plan, push, sign)
@@ -277,11 +346,11 @@ class Registry:
     ) -> Event | Deleted | plans.Plan:  # fmt: skip
         """Take ``stage`` away from a version (a new tag, or ``delete`` its tags)."""
         names.check_artifact(name)
-        config = self.config
         commit = self._commit(ref) if version is None else None
         request = plans.Unassign(name, stage, commit, ref, version, message, simple, force, delete)
         with self._write_lock:
-            plan = self._plan(request, config)
+            self._fresh()
+            plan = self._plan(request, self.config)
             return plan if dry_run else self._write(plan, push, sign)
 
     @overload
@@ -340,9 +409,10 @@ class Registry:
     ) -> Event | Deleted | plans.Plan:  # fmt: skip
         """Deprecate a whole artifact (registering a new version revives it)."""
         commit = self._commit(ref)
-        head = self.repo.head() if ref is None else None
-        request = plans.Deprecate(name, commit, ref, head, message, simple, force, delete)
         with self._write_lock:
+            self._fresh()
+            head = self.repo.head() if ref is None else None
+            request = plans.Deprecate(name, commit, ref, head, message, simple, force, delete)
             plan = self._plan(request)
             return plan if dry_run else self._write(plan, push, sign)
 
@@ -363,9 +433,9 @@ class Registry:
         return art.get_versions()
 
     def history(self, name: str | None = None, ascending: bool = False) -> list[Event]:
-        state = self.state()
+        state = self.state()  # one snapshot for the whole answer
         if name is not None:
-            self.artifact(name)
+            self._artifact_in(state, name)
         # state.events is already in Event.order
         chosen = [e for e in state.events if name is None or e.artifact == name]
         return chosen if ascending else chosen[::-1]
@@ -423,16 +493,15 @@ class Registry:
             cfg.read(self.repo)
         except LandmarkError as e:
             config_error = str(e)
-        problems = list(self.state().problems)
+        state = self.state()
+        problems = list(state.problems)
         head = self.repo.head()
         if head:
             try:
                 ann.read_at(self.repo, head)
             except LandmarkError as e:
                 problems.append(Problem("HEAD", str(e)))
-        return DoctorReport(
-            tuple(problems), config_error, len(self.state().events), len(self.state().artifacts)
-        )
+        return DoctorReport(tuple(problems), config_error, len(state.events), len(state.artifacts))
 
 
 __all__ = ["SEMVER", "TIMESTAMP", "Deleted", "DoctorReport", "Registry"]
