@@ -6,6 +6,7 @@ import gc
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -35,7 +36,17 @@ def check_snapshot(state: RegistryState) -> int:
     return len(state.events)
 
 
-def test_readers_and_a_writer_share_one_registry(repo: GitRepo) -> None:
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    """The cyclic GC on, as in a server (an in-process CLI run before may have left it off)."""
+    was_on = gc.isenabled()
+    gc.enable()
+    yield
+    if not was_on:
+        gc.disable()
+
+
+def test_readers_and_a_writer_share_one_registry(repo: GitRepo, collector_on: None) -> None:
     commits = [repo.commit() for _ in range(WRITES)]
     hand = repo.commit()  # a commit for tags made by plain git, outside the Registry
     shared = landmark.Registry(repo.path, refresh_interval=0)
@@ -108,7 +119,7 @@ def test_readers_and_a_writer_share_one_registry(repo: GitRepo) -> None:
 
 
 def test_new_tags_are_seen_after_the_interval(repo: GitRepo) -> None:
-    reg = landmark.Registry(repo.path, refresh_interval=0.2)
+    reg = landmark.Registry(repo.path, refresh_interval=1.0)
     reg.register("churn")
     before = reg.state()
     assert reg.state() is before
@@ -119,12 +130,12 @@ def test_new_tags_are_seen_after_the_interval(repo: GitRepo) -> None:
         check=True,
     )
     assert reg.state() is before
-    time.sleep(0.25)
+    time.sleep(1.05)
     after = reg.state()
     assert after is not before and after.artifact("fraud") is not None
     # A new commit with an annotation is seen too: HEAD is part of the stamp.
     repo.commit({"dvc.yaml": "artifacts:\n  spam:\n    type: model\n    path: m.pkl\n"})
-    time.sleep(0.25)
+    time.sleep(1.05)
     assert reg.state().artifact("spam") is not None
 
 

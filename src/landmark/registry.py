@@ -138,6 +138,9 @@ class Registry:
                 self._config = None
             head = self.repo.head()
             annotated = self._annotations_at(head) if head and annotations else {}
+            # The cyclic GC stays on: switching it off is the process's call, not a library's
+            # (the CLI does, for its own short process). Here it costs the fold about a fifth
+            # more on 100,000 tags, paid only when the refs change.
             state = fold(self.repo.tags(), annotated, head)
             self._snapshot = _Snapshot(state, annotations, stamp)
             return state
