@@ -7,7 +7,21 @@ Everything is imported on first use, so ``import landmark`` stays cheap.
 TYPE_CHECKING = False
 
 __all__ = [
+    "ConfigError",
+    "Conflict",
+    "GitError",
+    "IntegrityError",
+    "InvalidInput",
+    "LandmarkError",
+    "MissingDependency",
+    "NotFound",
     "Registry",
+    "RemoteError",
+    "RepoError",
+    "SignatureError",
+    "UnknownStage",
+    "UnknownType",
+    "UnsafeModel",
     "annotate",
     "assign",
     "check_ref",
@@ -51,10 +65,28 @@ if TYPE_CHECKING:
         state,
         unassign,
     )
+    from .errors import (
+        ConfigError,
+        Conflict,
+        GitError,
+        IntegrityError,
+        InvalidInput,
+        LandmarkError,
+        MissingDependency,
+        NotFound,
+        RemoteError,
+        RepoError,
+        SignatureError,
+        UnknownStage,
+        UnknownType,
+        UnsafeModel,
+    )
     from .models.api import load_model, save_model
     from .models.log import log_model
     from .registry import Registry
     from .storage.get import get
+
+    __version__: str
 
 # Model packaging and storage live in their own subpackages, imported only when used.
 _MODELS = {
@@ -66,6 +98,10 @@ _MODELS = {
 
 
 def __getattr__(name: str) -> "Any":
+    if name == "__version__":
+        global __version__
+        __version__ = _version()  # looked up once: the next access finds the global
+        return __version__
     if name == "Registry":
         from .registry import Registry
 
@@ -74,8 +110,22 @@ def __getattr__(name: str) -> "Any":
         import importlib
 
         return getattr(importlib.import_module(_MODELS[name]), name)
+    if name in __all__ and name[0].isupper():  # the error tree (errors.py imports nothing)
+        from . import errors
+
+        return getattr(errors, name)
     if name in __all__:
         from . import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'landmark' has no attribute {name!r}")
+
+
+def _version() -> str:
+    """The installed distribution's version; "0+unknown" when run from an uninstalled tree."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("landmark")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
