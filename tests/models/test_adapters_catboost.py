@@ -16,6 +16,8 @@ from landmark.errors import InvalidInput, SignatureError
 from landmark.models.adapter import adapter_for
 from landmark.models.meta import read_meta, write_meta
 
+from .malformed import DAMAGES, check_damage, check_missing, check_unsigned
+
 QUIET = {"verbose": False, "allow_writing_files": False, "thread_count": 1}
 
 
@@ -72,3 +74,19 @@ def test_only_catboost_classes_are_rebuilt(tmp_path: Path) -> None:
     write_meta(tmp_path / "m", meta.with_(extra={"class": "subprocess.Popen"}))
     with pytest.raises(InvalidInput, match="not a CatBoost model class"):
         load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_model_file_is_one_error(tmp_path: Path, how: str) -> None:
+    X, y = make_regression(n_samples=40, n_features=2, random_state=1)
+    save_model(catboost.CatBoostRegressor(iterations=3, **QUIET).fit(X, y), tmp_path / "m", X[:5])
+    check_damage(tmp_path / "m", "model.cbm", how)
+
+
+def test_unsigned_damage_and_a_missing_file(tmp_path: Path) -> None:
+    X, y = make_regression(n_samples=40, n_features=2, random_state=1)
+    model = catboost.CatBoostRegressor(iterations=3, **QUIET).fit(X, y)
+    save_model(model, tmp_path / "a", X[:5])
+    check_unsigned(tmp_path / "a", "model.cbm")
+    save_model(model, tmp_path / "b", X[:5])
+    check_missing(tmp_path / "b", "model.cbm")

@@ -17,7 +17,10 @@ import pytest
 from landmark import load_model, save_model
 from landmark.errors import SignatureError, UnsafeModel
 from landmark.models.adapter import adapter_for
+from landmark.models.meta import read_meta, write_meta
 from landmark.models.signature import Signature
+
+from .malformed import DAMAGES, check_damage, check_missing, check_unsigned
 
 # Keras' torch backend converts tensors the numpy-1 way; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -59,8 +62,9 @@ def test_round_trip_in_safe_mode(tmp_path: Path, trained: tuple) -> None:
         loaded.predict(X_test), model.predict(X_test, verbose=0), rtol=1e-5, atol=1e-6
     )
     spec = meta.methods["predict"]
-    assert spec.input == Signature("ndarray", dtype="float32", shape=(None, 4))
-    assert spec.output == Signature("ndarray", dtype="float32", shape=(None, 2))
+    # from the sample: no missing values in it, so none are accepted
+    assert spec.input == Signature("ndarray", dtype="float32", shape=(None, 4), missing=False)
+    assert spec.output == Signature("ndarray", dtype="float32", shape=(None, 2), missing=False)
     with pytest.raises(SignatureError, match="dimension 1 is 3, the model expects 4"):
         loaded.predict(X_test[:, :3])
     pins = {r.name.lower(): r.version for r in meta.requirements}
@@ -88,3 +92,32 @@ def test_a_python_lambda_makes_the_model_unsafe(tmp_path: Path, trained: tuple) 
     np.testing.assert_allclose(
         loaded.predict(X_test), model.predict(X_test, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_model_file_is_one_error(tmp_path: Path, trained: tuple, how: str) -> None:
+    model, X, _ = trained
+    save_model(model, tmp_path / "m", X[:5])
+    check_damage(tmp_path / "m", "model.keras", how)
+
+
+def test_unsigned_damage_and_a_missing_file(tmp_path: Path, trained: tuple) -> None:
+    model, X, _ = trained
+    save_model(model, tmp_path / "a", X[:5])
+    check_unsigned(tmp_path / "a", "model.keras")
+    save_model(model, tmp_path / "b", X[:5])
+    check_missing(tmp_path / "b", "model.keras")
+
+
+def test_a_lambda_is_found_in_the_file_whatever_the_metadata_claims(
+    tmp_path: Path, trained: tuple
+) -> None:
+    _, X, _ = trained
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Lambda(lambda t: t * 2.0), keras.layers.Dense(1)]
+    )
+    save_model(model, tmp_path / "lam", X[:5])
+    meta = read_meta(tmp_path / "lam")
+    write_meta(tmp_path / "lam", meta.with_(safe=True))  # an edited claim
+    with pytest.raises(UnsafeModel, match="has a Lambda layer holding Python bytecode"):
+        load_model(tmp_path / "lam")

@@ -12,8 +12,11 @@ import pytest
 from sklearn.datasets import make_classification, make_regression
 
 from landmark import load_model, save_model
-from landmark.errors import InvalidInput, SignatureError
+from landmark.errors import ConfigError, InvalidInput, SignatureError
 from landmark.models.adapter import adapter_for
+from landmark.models.meta import read_meta, write_meta
+
+from .malformed import DAMAGES, check_damage, check_missing, check_unsigned
 
 
 def frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -86,3 +89,31 @@ def test_custom_objective_cannot_be_written_as_text(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="custom objective function"):
         save_model(model, tmp_path / "m", X[:5])
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_model_file_is_one_error(tmp_path: Path, how: str) -> None:
+    df, y = frame(80, 1)
+    model = lgb.LGBMClassifier(n_estimators=3, verbose=-1).fit(df, y)
+    save_model(model, tmp_path / "m", df[:5])
+    check_damage(tmp_path / "m", "model.txt", how)
+
+
+def test_unsigned_damage_and_a_missing_file(tmp_path: Path) -> None:
+    df, y = frame(80, 1)
+    model = lgb.LGBMClassifier(n_estimators=3, verbose=-1).fit(df, y)
+    save_model(model, tmp_path / "a", df[:5])
+    check_unsigned(tmp_path / "a", "model.txt")
+    save_model(model, tmp_path / "b", df[:5])
+    check_missing(tmp_path / "b", "model.txt")
+
+
+def test_damaged_wrapper_settings_are_a_config_error(tmp_path: Path) -> None:
+    df, y = frame(80, 1)
+    model = lgb.LGBMClassifier(n_estimators=3, verbose=-1).fit(df, y)
+    save_model(model, tmp_path / "m", df[:5])
+    meta = read_meta(tmp_path / "m")
+    state = dict(meta.extra["sklearn"], params=["not", "a", "mapping"])
+    write_meta(tmp_path / "m", meta.with_(extra={"sklearn": state}))
+    with pytest.raises(ConfigError, match=r"malformed LightGBM wrapper settings in landmark\.yaml"):
+        load_model(tmp_path / "m")

@@ -18,6 +18,8 @@ from landmark.errors import SignatureError
 from landmark.models.adapter import adapter_for
 from landmark.models.signature import Signature
 
+from .malformed import DAMAGES, check_damage, check_missing, check_unsigned
+
 
 def logistic_graph(model: LogisticRegression) -> onnx.ModelProto:
     """The trained multinomial logistic regression written out as an ONNX graph."""
@@ -130,3 +132,18 @@ def test_several_inputs_are_a_dict(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.predict({"a": a, "b": b}), a + b)
     with pytest.raises(SignatureError, match="missing key 'b'"):
         loaded.predict({"a": a})
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_model_file_is_one_error(tmp_path: Path, trained: tuple, how: str) -> None:
+    _, proto, _ = trained
+    save_model(proto, tmp_path / "m")
+    check_damage(tmp_path / "m", "model.onnx", how)
+
+
+def test_unsigned_damage_and_a_missing_file(tmp_path: Path, trained: tuple) -> None:
+    _, proto, _ = trained
+    save_model(proto, tmp_path / "a")
+    check_unsigned(tmp_path / "a", "model.onnx")
+    save_model(proto, tmp_path / "b")
+    check_missing(tmp_path / "b", "model.onnx")

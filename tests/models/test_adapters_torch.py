@@ -10,9 +10,11 @@ import pytest
 import torch
 
 from landmark import load_model, save_model
-from landmark.errors import InvalidInput, SignatureError, UnsafeModel
+from landmark.errors import ConfigError, InvalidInput, SignatureError, UnsafeModel
 from landmark.models.adapter import adapter_for
 from landmark.models.meta import read_meta, write_meta
+
+from .malformed import DAMAGES, check_damage, check_missing, check_unsigned
 
 
 def release(dist: str) -> str:
@@ -176,3 +178,30 @@ def test_export_says_what_to_do_without_a_sample(tmp_path: Path, trained: tuple)
     net, _, _ = trained
     with pytest.raises(InvalidInput, match=r"torch\.export needs a sample input"):
         save_model(net, tmp_path / "m", format="export")
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+@pytest.mark.parametrize("fmt", ["export", "torchscript", "safetensors", "pickle"])
+def test_a_damaged_model_file_is_one_error(
+    tmp_path: Path, trained: tuple, fmt: str, how: str
+) -> None:
+    net, X, _ = trained
+    meta = save_model(net, tmp_path / "m", X[:4], format=fmt)
+    check_damage(tmp_path / "m", meta.files[0].path, how, trust=fmt == "pickle")
+
+
+def test_unsigned_damage_and_a_missing_file(tmp_path: Path, trained: tuple) -> None:
+    net, X, _ = trained
+    save_model(net, tmp_path / "a", X[:4])
+    check_unsigned(tmp_path / "a", "model.pt2")
+    save_model(net, tmp_path / "b", X[:4])
+    check_missing(tmp_path / "b", "model.pt2")
+
+
+def test_init_kwargs_that_do_not_fit_are_a_config_error(tmp_path: Path, trained: tuple) -> None:
+    net, X, _ = trained
+    save_model(net, tmp_path / "st", X[:4], format="safetensors")
+    meta = read_meta(tmp_path / "st")
+    write_meta(tmp_path / "st", meta.with_(extra={**meta.extra, "init_kwargs": {"nope": 1}}))
+    with pytest.raises(ConfigError, match=r"init_kwargs in landmark\.yaml do not fit Net"):
+        load_model(tmp_path / "st")

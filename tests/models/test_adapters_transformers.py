@@ -24,6 +24,8 @@ from landmark import load_model, save_model
 from landmark.errors import SignatureError, UnsafeModel
 from landmark.models.adapter import adapter_for
 
+from .malformed import DAMAGES, check_damage, check_missing, check_unsigned
+
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "the", "was"]
 TEXTS = ["the movie was good", "bad movie", "good good good", "the the"]
 
@@ -82,3 +84,19 @@ def test_pickled_weights_in_the_folder_need_trust(tmp_path: Path, classifier: An
     torch.save({"w": torch.zeros(1)}, tmp_path / "m" / "pipeline" / "pytorch_model.bin")
     with pytest.raises(UnsafeModel, match=r"pytorch_model\.bin"):
         load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+@pytest.mark.parametrize("rel", ["pipeline/model.safetensors", "pipeline/config.json"])
+def test_a_damaged_model_file_is_one_error(
+    tmp_path: Path, classifier: Any, rel: str, how: str
+) -> None:
+    save_model(classifier, tmp_path / "m", TEXTS[:1])
+    check_damage(tmp_path / "m", rel, how, named="pipeline")
+
+
+def test_unsigned_damage_and_a_missing_file(tmp_path: Path, classifier: Any) -> None:
+    save_model(classifier, tmp_path / "a", TEXTS[:1])
+    check_unsigned(tmp_path / "a", "pipeline/model.safetensors")
+    save_model(classifier, tmp_path / "b", TEXTS[:1])
+    check_missing(tmp_path / "b", "pipeline/model.safetensors", named="pipeline")

@@ -16,6 +16,8 @@ from landmark.errors import InvalidInput, SignatureError
 from landmark.models.adapter import adapter_for
 from landmark.models.meta import read_meta, write_meta
 
+from .malformed import DAMAGES, check_damage, check_missing, check_unsigned
+
 
 @pytest.fixture(scope="module")
 def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,3 +93,22 @@ def test_a_damaged_class_name_is_refused_not_imported(
     write_meta(tmp_path / "m", meta.with_(extra={"class": "os.system"}))
     with pytest.raises(InvalidInput, match=r"'os\.system' is not an XGBoost estimator class"):
         load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+@pytest.mark.parametrize("fmt", ["ubj", "json"])
+def test_a_damaged_model_file_is_one_error(
+    tmp_path: Path, data: tuple[np.ndarray, ...], fmt: str, how: str
+) -> None:
+    X, y, _ = data
+    save_model(xgb.XGBClassifier(n_estimators=2).fit(X, y), tmp_path / "m", X[:5], format=fmt)
+    check_damage(tmp_path / "m", f"model.{fmt}", how)
+
+
+def test_unsigned_damage_and_a_missing_file(tmp_path: Path, data: tuple[np.ndarray, ...]) -> None:
+    X, y, _ = data
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(X, label=y), 2)
+    save_model(booster, tmp_path / "a", X[:5])
+    check_unsigned(tmp_path / "a", "model.ubj")
+    save_model(booster, tmp_path / "b", X[:5])
+    check_missing(tmp_path / "b", "model.ubj")

@@ -39,7 +39,9 @@ def test_describe_model_prints_methods_requirements_and_safety(lm: Cli, repo: Gi
 def test_describe_model_json_is_the_metadata(lm: Cli, repo: GitRepo) -> None:
     saved(repo.path / "m")
     doc = json.loads(lm("describe-model", "m", "--json").output)
+    safety = doc.pop("safety")
     assert doc == read_meta(repo.path / "m").to_dict()
+    assert safety == {"safe": True, "claimed": True, "files_safe": True, "reason": None}
 
 
 def test_describe_model_says_when_trust_is_needed(lm: Cli, repo: GitRepo) -> None:

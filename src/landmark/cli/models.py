@@ -10,6 +10,7 @@ import click
 from .commands import repo_option
 
 if TYPE_CHECKING:
+    from ..models.api import Safety
     from ..models.meta import ModelMeta
 
 
@@ -100,50 +101,79 @@ def _summary(meta: ModelMeta) -> str:
 @click.argument("target", metavar="PATH_OR_REF")
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON.")
 def describe_model(repo: str, target: str, as_json: bool) -> None:
-    """Show a saved model's methods, signatures, requirements and safety."""
-    from ..models.api import describe
+    """Show a saved model's methods, signatures, requirements and safety.
 
-    meta = describe(target, repo=repo)
+    Safety is the adapter's verdict on the files (what loading goes by), not what
+    landmark.yaml claims; where the two differ, both are shown."""
+    from ..models.api import describe_model
+
+    described = describe_model(target, repo=repo)
+    meta, safety = described.meta, described.safety
     if as_json:
         from .render import emit_json
 
-        emit_json(meta.to_dict())
+        doc = meta.to_dict()
+        doc["safe"] = safety.safe
+        doc["safety"] = {
+            "safe": safety.safe,
+            "claimed": safety.claimed,
+            "files_safe": safety.files_safe,
+            "reason": safety.reason or None,
+        }
+        emit_json(doc)
         return
-    click.echo(render_meta(target, meta))
+    click.echo(render_meta(target, meta, safety))
 
 
-def render_meta(target: str, meta: ModelMeta) -> str:
+def _one_line(value: object) -> str:
+    """A value from landmark.yaml on one line: an edited file cannot add lines (a second
+    ``safe: yes``) to the output."""
+    return " ".join(str(value).split())
+
+
+def safe_text(safety: Safety) -> str:
+    """The ``safe:`` line: yes only when the files and landmark.yaml agree that it is."""
+    if safety.safe:
+        return "yes (loading runs no code from the files)"
+    trust = "load it with --trust / trust=True"
+    if safety.claimed and not safety.files_safe:
+        return f"no (landmark.yaml claims yes; the model {safety.reason}): {trust}"
+    if not safety.claimed and safety.files_safe:
+        return f"no (landmark.yaml marks it unsafe, though its files look safe): {trust}"
+    return f"no: loading can run code, {trust} (the model {safety.reason})"
+
+
+def render_meta(target: str, meta: ModelMeta, safety: Safety) -> str:
+    fw = f"{meta.framework.name} {meta.framework.version or '?'}"
     lines = [
         f"model:         {target}",
-        f"adapter:       {meta.adapter} ({meta.framework.name} {meta.framework.version or '?'})",
-        f"format:        {meta.format}",
-        "safe:          "
-        + (
-            "yes (loading runs no code from the files)"
-            if meta.safe
-            else "no: loading can run code, load it with --trust / trust=True"
-        ),
+        f"adapter:       {_one_line(meta.adapter)} ({_one_line(fw)})",
+        f"format:        {_one_line(meta.format)}",
+        f"safe:          {_one_line(safe_text(safety))}",
     ]
     untrusted = meta.extra.get("untrusted_types")
-    if untrusted:
-        lines.append(f"untrusted:     {', '.join(map(str, untrusted))}")
+    if isinstance(untrusted, list) and untrusted:
+        lines.append(f"untrusted:     {_one_line(', '.join(map(str, untrusted)))}")
     lines.append("methods:" if meta.methods else "methods:       none recorded")
     for method, spec in meta.methods.items():
-        lines.append(f"  {method}({spec.input.describe()}) -> {spec.output.describe()}")
+        lines.append(
+            "  " + _one_line(f"{method}({spec.input.describe()}) -> {spec.output.describe()}")
+        )
     lines.append("requirements:" if meta.requirements else "requirements:  none")
-    lines += [f"  {r}" for r in meta.requirements]
+    lines += [f"  {_one_line(r)}" for r in meta.requirements]
     if meta.local_modules:
         lines.append(
-            f"local modules: {', '.join(meta.local_modules)} (not installed packages: ship "
-            "their source with the model)"
+            f"local modules: {_one_line(', '.join(meta.local_modules))} (not installed "
+            "packages: ship their source with the model)"
         )
-    lines.append(f"files:         {', '.join(f'{f.path} ({f.size} B)' for f in meta.files)}")
-    lines.append(f"python:        {meta.python}")
-    lines.append(f"created:       {meta.created}")
+    files = ", ".join(f"{f.path} ({f.size} B)" for f in meta.files)
+    lines.append(f"files:         {_one_line(files)}")
+    lines.append(f"python:        {_one_line(meta.python)}")
+    lines.append(f"created:       {_one_line(meta.created)}")
     if meta.description:
-        lines.append(f"description:   {meta.description}")
+        lines.append(f"description:   {_one_line(meta.description)}")
     if meta.labels:
-        lines.append(f"labels:        {', '.join(meta.labels)}")
+        lines.append(f"labels:        {_one_line(', '.join(meta.labels))}")
     return "\n".join(lines)
 
 

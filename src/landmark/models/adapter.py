@@ -73,6 +73,13 @@ class Adapter(Protocol):
 
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object: ...
 
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        """What in the saved files would run code when loaded, judged from the format and the
+        files themselves (never from ``meta.safe``), as a predicate ("is saved as pickle,
+        which can run code when loaded"); None when loading runs none. ``load`` refuses, and
+        ``describe-model`` reports, by this same judgement."""
+        ...
+
     def call(self, model: object, method: str, data: object) -> object: ...
 
     def requirements(self, model: object) -> list[str]: ...
@@ -111,6 +118,11 @@ def own_class(model: object, module: str) -> str:
         if cls.__module__ == module:
             return f"{cls.__module__}.{cls.__qualname__}"
     raise InvalidInput(f"{type(model).__qualname__} extends no class of {module}")
+
+
+def code_format(fmt: str) -> str:
+    """The verdict on a format that runs code when loaded (an adapter's own format name)."""
+    return f"is saved as {fmt}, which can run code when loaded"
 
 
 def public_methods(model: object, candidates: tuple[str, ...]) -> tuple[str, ...]:
@@ -208,6 +220,7 @@ __all__ = [
     "adapter_for",
     "class_modules",
     "class_names",
+    "code_format",
     "get_adapter",
     "names",
     "own_class",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import InvalidInput, NotFound, UnsafeModel
+from ..errors import IntegrityError, InvalidInput, LandmarkError, NotFound, UnsafeModel
 from .adapter import Adapter, SaveOptions, adapter_for, get_adapter
 from .meta import META_FILE, FileEntry, Framework, MethodSpec, ModelMeta, read_meta, write_meta
 from .signature import Signature, infer, validate
 
 PathLike = str | os.PathLike[str]
+T = TypeVar("T")
 _SAMPLE_ROWS = 100  # rows of the sample the methods run on to infer output signatures
 
 
@@ -149,8 +152,10 @@ def _method_specs(
 ) -> dict[str, MethodSpec]:
     if sample is None:
         return {m: MethodSpec() for m in methods}
-    sample = _head(sample)
+    # The whole sample gives the input signature (which columns had missing values); the
+    # methods run on its first rows.
     in_sig = infer(sample)
+    sample = _head(sample)
     specs: dict[str, MethodSpec] = {}
     first_error: tuple[str, Exception] | None = None
     for method in methods:
@@ -306,39 +311,113 @@ def load_model(
 ) -> LoadedModel:
     """Load a model directory, or a registry ref (``churn@v1.2.0``, ``churn#prod``).
 
-    Formats that can run code when loaded (pickle, joblib, cloudpickle) are refused with
-    UnsafeModel unless ``trust=True``. ``verify`` checks every file's size and md5 first.
+    Models whose files can run code when loaded (pickle, joblib, cloudpickle, types skops
+    does not trust...) are refused with UnsafeModel unless ``trust=True``; the adapter judges
+    that from the files, whatever ``landmark.yaml`` claims. ``verify`` checks every file's
+    size and md5 first. A file the framework cannot read is an IntegrityError naming it.
     """
     directory = _resolve(path_or_ref, repo, rev)
     meta = read_meta(directory)
-    if not meta.safe and not trust:
-        what = meta.extra.get("untrusted_types")
-        why = (
-            f"holds types skops does not trust ({', '.join(what[:3])})"
-            if isinstance(what, list) and what
-            else f"is saved as {meta.format}, which can run code when loaded"
-        )
-        raise UnsafeModel(
-            f"model {directory} {why}; pass trust=True (--trust) only if you trust its source"
-        )
+    adapter = get_adapter(meta.adapter)
+    if not meta.safe and not trust:  # refused before anything is read
+        raise UnsafeModel(_unsafe_message(directory, _claimed_reason(meta)))
     if verify:
         verify_files(directory, meta)
-    adapter = get_adapter(meta.adapter)
-    native = adapter.load(directory, meta, trust)
+    if not trust:
+        reason = guarded(directory, meta, lambda: _runs_code(adapter, directory, meta))
+        if reason is not None:
+            raise UnsafeModel(_unsafe_message(directory, reason))
+    native = guarded(directory, meta, lambda: adapter.load(directory, meta, trust))
     return LoadedModel(directory, meta, native, adapter)
+
+
+def _unsafe_message(directory: Path, reason: str) -> str:
+    return (
+        f"model {directory} {_line(reason, 300)}; "
+        "pass trust=True (--trust) only if you trust its source"
+    )
+
+
+def _claimed_reason(meta: ModelMeta) -> str:
+    """Why ``landmark.yaml`` calls the model unsafe, in its own words."""
+    what = meta.extra.get("untrusted_types")
+    if isinstance(what, list) and what:
+        return f"holds types skops does not trust ({', '.join(map(str, what[:3]))})"
+    return f"is saved as {_line(meta.format, 60)}, which can run code when loaded"
+
+
+def _runs_code(adapter: Adapter, directory: Path, meta: ModelMeta) -> str | None:
+    judge = getattr(adapter, "runs_code", None)
+    if judge is None:  # a plugin written before adapters judged their files: its claim
+        return None if meta.safe else _claimed_reason(meta)
+    reason: str | None = judge(directory, meta)
+    return reason
+
+
+def guarded(directory: Path, meta: ModelMeta, step: Callable[[], T]) -> T:
+    """Run an adapter's step on the model's files. landmark's own errors (UnsafeModel,
+    MissingDependency, ...) pass unchanged; any other exception is the framework failing on
+    a corrupt, truncated or foreign file (BadZipFile, LightGBMError, RuntimeError, ...): one
+    IntegrityError naming the file, or NotFound for a file that is not there."""
+    try:
+        return step()
+    except LandmarkError:
+        raise
+    except FileNotFoundError as e:
+        missing = _line(str(e.filename)) if e.filename else _subject(directory, meta)
+        raise NotFound(
+            f"{missing}: no such file, though {META_FILE} names it; fetch or save the model again"
+        ) from e
+    except Exception as e:  # every framework raises its own kinds: this is the one place
+        kind = meta.adapter if meta.adapter == meta.format else f"{meta.adapter} {meta.format}"
+        raise IntegrityError(
+            f"{_subject(directory, meta)}: not a valid {_line(kind, 60)} file "
+            f"({_reason(e)}); re-save the model"
+        ) from e
+
+
+def _line(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters (it may come from any file)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    # C++ libraries' log prefix, "[19:03:32] /src/common/json.cc:409: ", says nothing here.
+    first = re.sub(r"^\[[\d:]+\] \S+:\d+: ", "", text[0]) if text else ""
+    if len(first.split()) < 2:  # KeyError('config.json'), EOFError(): the type says more
+        first = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return _line(first)
+
+
+def _subject(directory: Path, meta: ModelMeta) -> str:
+    """The model file an error is about: its one file, or the folder holding its files."""
+    paths = [f.path for f in meta.files]
+    if len(paths) == 1:
+        return str(directory / paths[0])
+    if paths:
+        common = os.path.commonpath([os.path.dirname(p) or "." for p in paths])
+        if common not in ("", "."):
+            return str(directory / common)
+    return str(directory)
 
 
 def verify_files(directory: Path, meta: ModelMeta) -> None:
     """IntegrityError when a model file is missing, truncated or changed since it was saved."""
-    from ..errors import IntegrityError
-
     for f in meta.files:
         path = directory / f.path
         try:
-            size = path.stat().st_size
-        except FileNotFoundError as e:
-            raise IntegrityError(f"{path} is missing; fetch or save the model again") from e
-        if size != f.size or _entry(directory, f.path).md5 != f.md5:
+            if not path.is_file():
+                what = "is not a file" if path.exists() else "is missing"
+                raise IntegrityError(f"{path} {what}; fetch or save the model again")
+            changed = path.stat().st_size != f.size or _entry(directory, f.path).md5 != f.md5
+        except OSError as e:
+            raise IntegrityError(
+                f"{path} cannot be read ({_line(e.strerror or str(e))}); "
+                "fetch or save the model again"
+            ) from e
+        if changed:
             raise IntegrityError(
                 f"{path} does not match the md5 in {META_FILE}; fetch or save the model again"
             )
@@ -400,4 +479,64 @@ def describe(path_or_ref: PathLike, *, repo: PathLike | None = None) -> ModelMet
     return read_meta(_resolve(path_or_ref, repo, None))
 
 
-__all__ = ["LoadedModel", "Method", "describe", "load_model", "save_model", "verify_files"]
+@dataclass(frozen=True)
+class Safety:
+    """Whether loading a model runs code from its files: the adapter's verdict, read from the
+    format and the files (as ``load_model`` judges them), beside what ``landmark.yaml`` claims.
+    ``reason`` says what would run code ("is saved as pickle, which can run code when
+    loaded"), or that the files could not be judged."""
+
+    safe: bool  # what load_model goes by: both the files and the claim say safe
+    claimed: bool  # landmark.yaml's ``safe``
+    files_safe: bool  # the adapter's verdict on the files
+    reason: str = ""
+
+    @property
+    def disagrees(self) -> bool:
+        return self.claimed != self.files_safe
+
+
+@dataclass(frozen=True)
+class Description:
+    """What ``describe-model`` shows: the model directory, its metadata and its safety."""
+
+    path: Path
+    meta: ModelMeta
+    safety: Safety
+
+
+def safety(directory: Path, meta: ModelMeta) -> Safety:
+    """The adapter's verdict on the files in ``directory``; files it cannot judge (a corrupt
+    file, an adapter or framework not installed) count as unsafe, with the reason."""
+    try:
+        adapter = get_adapter(meta.adapter)
+        reason = guarded(directory, meta, lambda: _runs_code(adapter, directory, meta))
+    except LandmarkError as e:
+        reason = f"cannot be checked ({_line(str(e))})"
+    files_safe = reason is None
+    if reason is None and not meta.safe:
+        reason = f"is marked unsafe in {META_FILE}"
+    return Safety(meta.safe and files_safe, meta.safe, files_safe, reason or "")
+
+
+def describe_model(path_or_ref: PathLike, *, repo: PathLike | None = None) -> Description:
+    """A saved model's metadata and the adapter's safety verdict on its files, without
+    loading it (a registry ref is fetched first)."""
+    directory = _resolve(path_or_ref, repo, None)
+    meta = read_meta(directory)
+    return Description(directory, meta, safety(directory, meta))
+
+
+__all__ = [
+    "Description",
+    "LoadedModel",
+    "Method",
+    "Safety",
+    "describe",
+    "describe_model",
+    "guarded",
+    "load_model",
+    "safety",
+    "save_model",
+    "verify_files",
+]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, NotFound
+from ..errors import ConfigError, InvalidInput, NotFound
 from .signature import Signature
 
 META_FILE = "landmark.yaml"
@@ -95,51 +95,136 @@ class ModelMeta:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], source: str = META_FILE) -> ModelMeta:
+        """The metadata in ``doc``, checked: a ConfigError naming the first wrong value (or
+        an InvalidInput from the path guard for a file outside the model directory)."""
         try:
             version = doc.get("landmark_model")
-            if version != FORMAT_VERSION:
+            if type(version) is not int or version != FORMAT_VERSION:
                 raise ConfigError(
-                    f"{source}: unsupported landmark_model {version!r}; "
+                    f"{source}: unsupported landmark_model {_shown(version)}; "
                     "upgrade landmark to read this model"
                 )
-            fw = doc.get("framework") or {}
-            methods = doc.get("methods") or {}
+            fw = _mapping(doc.get("framework"), "framework")
+            methods = _mapping(doc.get("methods"), "methods")
+            fw_version = fw.get("version")
             return cls(
-                adapter=str(doc["adapter"]),
+                adapter=_text(doc.get("adapter"), "adapter", required=True),
                 framework=Framework(
-                    str(fw.get("name", "")),
-                    None if fw.get("version") is None else str(fw["version"]),
+                    _text(fw.get("name"), "framework.name"),
+                    None if fw_version is None else _text(fw_version, "framework.version"),
                 ),
-                format=str(doc["format"]),
-                safe=bool(doc["safe"]),
+                format=_text(doc.get("format"), "format", required=True),
+                safe=_flag(doc.get("safe"), "safe"),
                 files=tuple(
-                    FileEntry(str(f["path"]), str(f["md5"]), int(f["size"]))
-                    for f in doc.get("files") or []
+                    _file(f, f"files[{i}]", source)
+                    for i, f in enumerate(_items(doc.get("files"), "files"))
                 ),
                 methods={
-                    str(name): MethodSpec(
-                        Signature.from_dict((spec or {}).get("input")),
-                        Signature.from_dict((spec or {}).get("output")),
+                    _text(name, "a method name", required=True): MethodSpec(
+                        Signature.from_dict(_mapping(spec, f"methods.{name}").get("input")),
+                        Signature.from_dict(_mapping(spec, f"methods.{name}").get("output")),
                     )
                     for name, spec in methods.items()
                 },
                 requirements=tuple(
-                    Requirement(str(r["name"]), str(r["version"]))
-                    for r in doc.get("requirements") or []
+                    Requirement(
+                        _text(_mapping(r, "a requirement").get("name"), "a requirement's name"),
+                        _text(_mapping(r, "a requirement").get("version"), "its version"),
+                    )
+                    for r in _items(doc.get("requirements"), "requirements")
                 ),
-                local_modules=tuple(str(m) for m in doc.get("local_modules") or []),
-                python=str(doc.get("python") or ""),
-                description=str(doc.get("description") or ""),
-                labels=tuple(str(x) for x in doc.get("labels") or []),
-                created=str(doc.get("created") or ""),
-                extra=dict(doc.get("extra") or {}),
+                local_modules=tuple(
+                    _text(m, "local_modules[]")
+                    for m in _items(doc.get("local_modules"), "local_modules")
+                ),
+                python=_text(doc.get("python"), "python"),
+                description=_text(doc.get("description"), "description"),
+                labels=tuple(_text(x, "labels[]") for x in _items(doc.get("labels"), "labels")),
+                created=_text(doc.get("created"), "created"),
+                extra=dict(_mapping(doc.get("extra"), "extra")),
             )
-        except ConfigError:
+        except (ConfigError, InvalidInput):
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
             raise ConfigError(
-                f"{source}: malformed model metadata ({e}); save the model again"
+                f"{source}: malformed model metadata ({_shown(e, str)}); save the model again"
             ) from e
+
+
+def _shown(value: object, form: Any = repr) -> str:
+    """A value from the file, on one line and short, for an error message."""
+    text = " ".join(str(form(value)).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a mapping, not {type(value).__name__}")
+    return value
+
+
+def _items(value: object, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{what} must be a list, not {type(value).__name__}")
+    return value
+
+
+def _text(value: object, what: str, *, required: bool = False) -> str:
+    """A string field; numbers are taken as written (``python: 3.12`` parses as a float)."""
+    if value is None and not required:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError(f"{what} must be a string, not {_shown(value)}")
+    if required and not str(value):
+        raise ValueError(f"{what} is empty")
+    return str(value)
+
+
+def _flag(value: object, what: str) -> bool:
+    # ``bool("no")`` is True: only a YAML boolean is a boolean here.
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be true or false, not {_shown(value)}")
+    return value
+
+
+def _fault(rel: str) -> str | None:
+    """Why the file path ``rel`` could name something outside the model directory."""
+    if not rel:
+        return "is empty"
+    if "\0" in rel:
+        return "holds a NUL byte"
+    if rel[0] in "/\\" or (len(rel) > 1 and rel[1] == ":" and rel[0].isalpha()):
+        return "is absolute"
+    for part in rel.replace("\\", "/").split("/"):
+        if part == "..":
+            return "leaves the model directory ('..')"
+        if part in ("", "."):
+            return "has an empty or '.' part"
+    return None
+
+
+def _file(entry: object, where: str, source: str) -> FileEntry:
+    """One file entry; its path must stay inside the model directory."""
+    doc = _mapping(entry, where)
+    rel = doc.get("path")
+    if not isinstance(rel, str):
+        raise TypeError(f"{where}.path must be a string, not {_shown(rel)}")
+    fault = _fault(rel)
+    if fault is not None:
+        raise InvalidInput(
+            f"{source}: {where}.path {_shown(rel)} {fault}; refusing to read it "
+            "(fix the file or save the model again)"
+        )
+    md5, size = doc.get("md5"), doc.get("size")
+    if not isinstance(md5, str):
+        raise TypeError(f"{where}.md5 must be a string, not {_shown(md5)}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise TypeError(f"{where}.size must be a byte count, not {_shown(size)}")
+    return FileEntry(rel, md5, size)
 
 
 def meta_path(directory: Path) -> Path:
@@ -162,7 +247,24 @@ def read_meta(directory: str | os.PathLike[str]) -> ModelMeta:
             f"{Path(directory)} is not a landmark model directory (no {META_FILE}); "
             "save it with landmark.save_model first"
         ) from e
-    doc = yamlio.load(data, str(path))
+    except OSError as e:  # a folder named landmark.yaml, no permission...
+        raise ConfigError(f"{path}: cannot be read ({_shown(e.strerror or e, str)})") from e
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {e.start}); not a landmark.yaml, save the model again"
+        ) from e
+    try:
+        doc = yamlio.load(text, str(path))
+    except ConfigError as e:
+        if "\n" not in e.message:
+            raise
+        raise ConfigError(" ".join(e.message.split())) from e
+    except Exception as e:  # ruamel's constructors raise a few kinds besides YAMLError
+        raise ConfigError(
+            f"{path}: invalid YAML ({type(e).__name__}: {_shown(e, str)}); save the model again"
+        ) from e
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping; save the model again")
     return ModelMeta.from_dict(doc, str(path))

@@ -5,6 +5,10 @@ shape with the batch dimension as ``None``), ``sparse``, ``list`` (of one item s
 ``dict`` (named fields), ``scalar`` (``int``/``float``/``bool``/``str``/``bytes`` or a numpy
 dtype) and ``unknown`` (checks nothing). numpy, pandas and torch are never imported here unless
 the data already is one of their objects (we look them up in ``sys.modules``).
+
+Missing values (NaN, None, ``pd.NA``, NaT) are accepted in a DataFrame column, a Series, an
+array or a tensor only where the sample had some: ``missing`` records that (``None``, in
+signatures saved before it was recorded, accepts them). A batch with no rows is refused.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ _LIST_SAMPLE = 1000  # items looked at when inferring a list's item signature
 class Column:
     name: str
     dtype: str
+    missing: bool | None = None  # the sample had missing values here; None: not recorded
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class Signature:
     fields: tuple[tuple[str, Signature], ...] = ()
     item: Signature | None = None
     type: str | None = None  # the Python type's name, for ``unknown``
+    # series, ndarray, tensor: the sample had missing values (NaN...); None: not recorded.
+    missing: bool | None = None
 
     # -- (de)serialising --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -57,13 +64,15 @@ class Signature:
         if self.shape is not None:
             doc["shape"] = list(self.shape)
         if self.kind == "dataframe":
-            doc["columns"] = [{"name": c.name, "dtype": c.dtype} for c in self.columns]
+            doc["columns"] = [_column_dict(c) for c in self.columns]
         if self.kind == "dict":
             doc["fields"] = {name: sig.to_dict() for name, sig in self.fields}
         if self.item is not None:
             doc["item"] = self.item.to_dict()
         if self.type is not None:
             doc["type"] = self.type
+        if self.missing is not None:
+            doc["missing"] = self.missing
         return doc
 
     @classmethod
@@ -76,16 +85,23 @@ class Signature:
         if kind not in KINDS:
             raise ValueError(f"unknown signature kind {kind!r}")
         shape = doc.get("shape")
+        if shape is not None and not isinstance(shape, list):
+            raise ValueError(f"a signature's shape must be a list, not {type(shape).__name__}")
+        columns = doc.get("columns") or []
+        fields = doc.get("fields") or {}
+        if not isinstance(columns, list) or not isinstance(fields, Mapping):
+            raise ValueError("a signature's columns must be a list and its fields a mapping")
         return cls(
             kind=kind,
             dtype=None if doc.get("dtype") is None else str(doc["dtype"]),
-            shape=None if shape is None else tuple(None if d is None else int(d) for d in shape),
+            shape=None if shape is None else tuple(_dim(d) for d in shape),
             columns=tuple(
-                Column(str(c["name"]), str(c["dtype"])) for c in doc.get("columns") or []
+                Column(str(c["name"]), str(c["dtype"]), _missing(c.get("missing"))) for c in columns
             ),
-            fields=tuple((str(k), cls.from_dict(v)) for k, v in (doc.get("fields") or {}).items()),
+            fields=tuple((str(k), cls.from_dict(v)) for k, v in fields.items()),
             item=None if doc.get("item") is None else cls.from_dict(doc["item"]),
             type=None if doc.get("type") is None else str(doc["type"]),
+            missing=_missing(doc.get("missing")),
         )
 
     def describe(self) -> str:
@@ -104,6 +120,27 @@ class Signature:
         if k == "scalar":
             return str(self.dtype)
         return f"unknown ({self.type})" if self.type else "any"
+
+
+def _column_dict(c: Column) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": c.name, "dtype": c.dtype}
+    if c.missing is not None:
+        doc["missing"] = c.missing
+    return doc
+
+
+def _dim(d: object) -> int | None:
+    if d is None:
+        return None
+    if isinstance(d, bool) or not isinstance(d, int) or d < 0:
+        raise ValueError(f"a dimension must be a size or null, not {d!r:.40}")
+    return d
+
+
+def _missing(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"missing must be true or false, not {value!r:.40}")
 
 
 def _shape_text(shape: tuple[int | None, ...] | None) -> str:
@@ -164,16 +201,30 @@ def _torch_dtype(t: Any) -> str:
 def infer(data: Any) -> Signature:
     """The signature of a sample; the first dimension of arrays is the batch (``None``)."""
     if _is_dataframe(data):
+        gaps = data.isna().any(axis=0).tolist()
         return Signature(
             "dataframe",
-            columns=tuple(Column(str(c), str(t)) for c, t in data.dtypes.items()),
+            columns=tuple(
+                Column(str(c), str(t), bool(g))
+                for (c, t), g in zip(data.dtypes.items(), gaps, strict=True)
+            ),
         )
     if _is_series(data):
-        return Signature("series", dtype=str(data.dtype))
+        return Signature("series", dtype=str(data.dtype), missing=_count_missing(data) > 0)
     if _is_ndarray(data):
-        return Signature("ndarray", dtype=str(data.dtype), shape=_batch_shape(data.shape))
+        return Signature(
+            "ndarray",
+            dtype=str(data.dtype),
+            shape=_batch_shape(data.shape),
+            missing=_count_missing(data) > 0,
+        )
     if _is_tensor(data):
-        return Signature("tensor", dtype=_torch_dtype(data), shape=_batch_shape(tuple(data.shape)))
+        return Signature(
+            "tensor",
+            dtype=_torch_dtype(data),
+            shape=_batch_shape(tuple(data.shape)),
+            missing=_count_missing(data) > 0,
+        )
     if _is_sparse(data):
         return Signature("sparse", dtype=str(data.dtype), shape=_batch_shape(data.shape))
     if _is_np_scalar(data):
@@ -186,6 +237,28 @@ def infer(data: Any) -> Signature:
     if isinstance(data, Mapping):
         return Signature("dict", fields=tuple((str(k), infer(v)) for k, v in data.items()))
     return Signature("unknown", type=_type_name(data))
+
+
+def _count_missing(data: Any) -> int:
+    """Missing values (NaN, None, pd.NA, NaT) in a Series, an ndarray or a tensor."""
+    if _is_series(data):
+        return int(data.isna().sum())
+    if _is_tensor(data):
+        if not (data.is_floating_point() or data.is_complex()):
+            return 0
+        return int(data.isnan().sum())
+    np = _mod("numpy")
+    kind = data.dtype.kind
+    if kind in "fc":
+        return int(np.isnan(data).sum())
+    if kind in "mM":
+        return int(np.isnat(data).sum())
+    if kind == "O":
+        pd = _mod("pandas")
+        if pd is not None:
+            return int(pd.isna(data).sum())
+        return sum(1 for x in data.flat if x is None or x != x)  # NaN is not equal to itself
+    return 0
 
 
 def _type_name(data: Any) -> str:
@@ -273,7 +346,14 @@ def _check_dataframe(sig: Signature, data: Any, where: str) -> Any:
                 f"{where}: expected a pandas DataFrame with columns {_names(expected)}, "
                 f"got {_what(data)}"
             )
+    _no_rows(len(data), where)
     actual = [str(c) for c in data.columns]
+    doubled = sorted({c for c in actual if actual.count(c) > 1}, key=actual.index)
+    if doubled:
+        raise SignatureError(
+            f"{where}: duplicated {_plural(doubled, 'column')} {_names(doubled)}; "
+            "give every column one name"
+        )
     missing = [c for c in expected if c not in actual]
     if missing:
         raise SignatureError(
@@ -290,7 +370,9 @@ def _check_dataframe(sig: Signature, data: Any, where: str) -> Any:
     if actual != expected:
         data = data[[by_name[c] for c in expected]]
     casts: dict[Any, str] = {}
+    gaps = dict(zip(expected, data.isna().sum(axis=0).tolist(), strict=True))
     for col in sig.columns:
+        _no_missing(gaps[col.name], col.missing, where, f"column {col.name!r}")
         have = str(data.dtypes[by_name[col.name]])
         verdict = _dtype_verdict(have, col.dtype)
         if verdict == "bad":
@@ -299,7 +381,14 @@ def _check_dataframe(sig: Signature, data: Any, where: str) -> Any:
             )
         if verdict == "cast":
             casts[by_name[col.name]] = col.dtype
-    return data.astype(casts) if casts else data
+    if not casts:
+        return data
+    try:
+        return data.astype(casts)
+    except (TypeError, ValueError) as e:  # pd.NA into int64, in a signature saved before
+        for name, dtype in casts.items():  # ``missing`` was recorded: name the column
+            _cast(data[name], dtype, f"{where}: column {str(name)!r}")
+        raise SignatureError(f"{where}: cannot cast the columns ({_first_line(e)})") from e
 
 
 def _check_series(sig: Signature, data: Any, where: str) -> Any:
@@ -307,11 +396,47 @@ def _check_series(sig: Signature, data: Any, where: str) -> Any:
         import pandas as pd
 
         data = pd.Series(data)
+    _no_rows(len(data), where)
+    _no_missing(_count_missing(data), sig.missing, where)
     have = str(data.dtype)
     verdict = _dtype_verdict(have, str(sig.dtype))
     if verdict == "bad":
         raise SignatureError(f"{where}: dtype {have}, the model expects {sig.dtype}")
-    return data.astype(sig.dtype) if verdict == "cast" else data
+    return _cast(data, str(sig.dtype), where) if verdict == "cast" else data
+
+
+def _no_rows(rows: int, where: str) -> None:
+    if rows == 0:
+        raise SignatureError(f"empty {where}: no rows; pass at least one")
+
+
+def _batch_rows(sig: Signature, shape: tuple[int, ...], where: str) -> None:
+    """Refuse an array or tensor with no rows (when its first dimension is the batch)."""
+    if shape and (sig.shape is None or (len(sig.shape) > 0 and sig.shape[0] is None)):
+        _no_rows(int(shape[0]), where)
+
+
+def _no_missing(count: int, allowed: bool | None, where: str, what: str = "") -> None:
+    """Missing values where the sample had none (``allowed`` False; None: not recorded)."""
+    if count and allowed is False:
+        rows = f"{count} missing {'value' if count == 1 else 'values'} (NaN/None/NA)"
+        subject = f"{what} has" if what else "has"
+        raise SignatureError(
+            f"{where}: {subject} {rows}; the model's sample input had none there "
+            "(fill them in, or save the model with a sample that has some)"
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return (text[:157] + "...") if len(text) > 160 else text or type(error).__name__
+
+
+def _cast(data: Any, dtype: str, where: str) -> Any:
+    try:
+        return data.astype(dtype)
+    except (TypeError, ValueError) as e:
+        raise SignatureError(f"{where}: cannot be cast to {dtype} ({_first_line(e)})") from e
 
 
 def _check_shape(sig: Signature, shape: tuple[int, ...], where: str) -> None:
@@ -347,13 +472,16 @@ def _check_ndarray(sig: Signature, data: Any, where: str) -> Any:
                     f"{where}: cannot convert {type(data).__name__} to an array of {sig.dtype} ({e})"
                 ) from e
     _check_shape(sig, data.shape, where)
+    _batch_rows(sig, data.shape, where)
+    if sig.missing is False:
+        _no_missing(_count_missing(data), False, where)
     if sig.dtype is not None:
         have = str(data.dtype)
         verdict = _dtype_verdict(have, sig.dtype)
         if verdict == "bad":
             raise SignatureError(f"{where}: dtype {have}, the model expects {sig.dtype}")
         if verdict == "cast":
-            data = data.astype(sig.dtype)
+            data = _cast(data, sig.dtype, where)
     return data
 
 
@@ -370,6 +498,9 @@ def _check_tensor(sig: Signature, data: Any, where: str) -> Any:
         if sig.dtype is not None and not data.is_floating_point() and "float" in sig.dtype:
             data = data.to(getattr(torch, sig.dtype))
     _check_shape(sig, tuple(data.shape), where)
+    _batch_rows(sig, tuple(data.shape), where)
+    if sig.missing is False:
+        _no_missing(_count_missing(data), False, where)
     if sig.dtype is not None:
         have = _torch_dtype(data)
         if have != sig.dtype:
@@ -385,6 +516,7 @@ def _check_sparse(sig: Signature, data: Any, where: str) -> Any:
     if shape is None:
         raise SignatureError(f"{where}: expected a sparse matrix or an array, got {_what(data)}")
     _check_shape(sig, tuple(shape), where)
+    _batch_rows(sig, tuple(shape), where)
     return data
 
 
@@ -393,6 +525,8 @@ def _check_list(sig: Signature, data: Any, where: str) -> Any:
         data = data.tolist()
     if not isinstance(data, (list, tuple)):
         raise SignatureError(f"{where}: expected a list, got {_what(data)}")
+    if where == "input":  # a batch of items; a list inside one may well be empty
+        _no_rows(len(data), where)
     if sig.item is None or sig.item.kind == "unknown":
         return data
     return [validate(sig.item, x, f"{where}[{i}]") for i, x in enumerate(data)]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ...errors import UnsafeModel
-from ..adapter import Saved, SaveOptions, public_methods, require
+from ..adapter import Saved, SaveOptions, code_format, public_methods, require
 from ..meta import ModelMeta
 from .sklearn import check_methods
 
@@ -42,6 +42,9 @@ class CallableAdapter:
             methods=options.methods or found,
             requires=("cloudpickle",),
         )
+
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        return code_format("cloudpickle")
 
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         path = directory / FILE

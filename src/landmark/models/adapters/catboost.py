@@ -53,6 +53,9 @@ class CatBoostAdapter:
             extra={"class": own_class(model, "catboost.core")},
         )
 
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        return None  # trees, feature settings and labels only
+
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         model = model_class(str(meta.extra.get("class") or f"catboost.core.{CLASSES[0]}"))()
         model.load_model(str(directory / FILE), format="cbm")

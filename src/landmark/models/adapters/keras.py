@@ -29,6 +29,7 @@ MODELS = (
 )
 FILE = "model.keras"
 METHOD = "predict"
+LAMBDA = "has a Lambda layer holding Python bytecode, which runs when loaded"
 BACKENDS = {"torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}
 
 
@@ -130,16 +131,20 @@ class KerasAdapter:
             signatures=signatures,
         )
 
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        return LAMBDA if _code_in_config(directory / FILE) else None
+
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         path = directory / FILE
-        if not meta.safe and not trust:
+        # Judged from the file, not the metadata's ``safe`` flag, which could have been edited.
+        unsafe = _code_in_config(path)
+        if unsafe and not trust:
             raise UnsafeModel(
-                f"{path} has a Lambda layer holding Python bytecode, which runs when loaded; "
-                "load with trust=True (--trust) only if you trust its source"
+                f"{path} {LAMBDA}; load with trust=True (--trust) only if you trust its source"
             )
         keras = keras_module()
         # safe_mode stays on unless the caller trusted an unsafe model: then the lambdas load.
-        return keras.saving.load_model(str(path), safe_mode=meta.safe or not trust)
+        return keras.saving.load_model(str(path), safe_mode=not (unsafe and trust))
 
     def call(self, model: object, method: str, data: object) -> object:
         if method == METHOD:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...errors import InvalidInput
+from ...errors import ConfigError, InvalidInput
 from ..adapter import Saved, SaveOptions, class_names, own_class, public_methods, require
 from ..meta import ModelMeta
 from .sklearn import check_methods
@@ -96,6 +96,34 @@ def _rebuild(state: dict[str, Any], booster: Any) -> object:
     return model
 
 
+def _check_complete(path: Path) -> None:
+    """Refuse a text model cut short before LightGBM reads it: its parser crashes the process
+    on many truncated files (and reads the trees that are left from others). The Python
+    package ends every file it writes with a ``pandas_categorical:`` line of JSON, after the
+    trees' and the parameters' end markers. The loader turns the ValueError into an
+    IntegrityError naming the file."""
+    import mmap
+
+    with open(path, "rb") as fh:
+        if fh.seek(0, 2) == 0:
+            raise ValueError("the file is empty")
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            end = len(data) - 1 if data[-1:] == b"\n" else len(data)
+            last = data[data.rfind(b"\n", 0, end) + 1 : end]
+            complete = (
+                data.find(b"\nend of trees\n") >= 0
+                and data.find(b"\nend of parameters\n") >= 0
+                and last.startswith(b"pandas_categorical:")
+            )
+            if complete:
+                try:
+                    json.loads(last[len(b"pandas_categorical:") :])
+                except ValueError:
+                    complete = False
+    if not complete:
+        raise ValueError("the file is cut short or is not a LightGBM text model")
+
+
 class LightGBMAdapter:
     name: ClassVar[str] = "lightgbm"
     framework: ClassVar[str] = "lightgbm"
@@ -125,15 +153,26 @@ class LightGBMAdapter:
             extra=extra,
         )
 
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        return None  # trees and parameters only
+
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         lgb = require("lightgbm", "lightgbm")
+        _check_complete(directory / FILE)
         booster = lgb.Booster(model_file=str(directory / FILE))
         state = meta.extra.get("sklearn")
         if not state:
             return booster
         if not isinstance(state, dict):
-            raise InvalidInput(f"{directory}: malformed LightGBM wrapper settings; save again")
-        return _rebuild(state, booster)
+            raise ConfigError(f"{directory}: malformed LightGBM wrapper settings; save again")
+        try:
+            return _rebuild(state, booster)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            # The settings come from landmark.yaml, not the model file: say so.
+            raise ConfigError(
+                f"{directory}: malformed LightGBM wrapper settings in landmark.yaml "
+                f"({type(e).__name__}: {' '.join(str(e).split())[:200]}); save the model again"
+            ) from e
 
     def call(self, model: object, method: str, data: object) -> object:
         return getattr(model, method)(data)

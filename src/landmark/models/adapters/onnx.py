@@ -116,6 +116,9 @@ class OnnxAdapter:
             signatures={METHOD: graph_signature(proto)},
         )
 
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        return None  # standard operators and weights only
+
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         ort = require("onnxruntime", "onnx")
         return ort.InferenceSession(str(directory / FILE), providers=_PROVIDERS)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...errors import InvalidInput, UnsafeModel
-from ..adapter import Saved, SaveOptions, class_names, public_methods, require
+from ..adapter import Saved, SaveOptions, class_names, code_format, public_methods, require
 from ..meta import ModelMeta
 
 METHODS = (
@@ -55,6 +55,19 @@ def write_skops(model: object, target: Path) -> list[str]:
     return untrusted
 
 
+def skops_refused(
+    path: Path, also_trusted: Callable[[str], bool] = lambda name: False
+) -> str | None:
+    """Why loading the skops file at ``path`` needs trust (the types skops does not trust by
+    default and ``also_trusted`` does not accept), or None; read from the file itself."""
+    sio = require("skops.io", "sklearn", "skops")
+    refused = [t for t in sio.get_untrusted_types(file=path) if not also_trusted(t)]
+    if not refused:
+        return None
+    shown = ", ".join(refused[:3]) + (" ..." if len(refused) > 3 else "")
+    return f"holds types skops does not trust ({shown})"
+
+
 def load_skops(
     path: Path,
     trust: bool,
@@ -64,11 +77,10 @@ def load_skops(
     """Load a skops file; types skops does not trust by default (and ``also_trusted`` does
     not accept) are refused with an UnsafeModel unless ``trust``."""
     sio = require("skops.io", "sklearn", "skops")
-    untrusted = list(sio.get_untrusted_types(file=path))
-    refused = [t for t in untrusted if not also_trusted(t)]
+    refused = skops_refused(path, also_trusted)
     if refused and not trust:
-        shown = ", ".join(refused[:3]) + (" ..." if len(refused) > 3 else "")
-        raise UnsafeModel(f"{path} holds types skops does not trust ({shown}); {advice}")
+        raise UnsafeModel(f"{path} {refused}; {advice}")
+    untrusted = list(sio.get_untrusted_types(file=path))
     return sio.load(path, trusted=untrusted or None)
 
 
@@ -115,11 +127,20 @@ class SklearnAdapter:
             requires=("skops",) if fmt == "skops" else ("joblib",) if fmt == "joblib" else (),
         )
 
+    def _path(self, directory: Path, meta: ModelMeta) -> Path:
+        if meta.format not in FILES:
+            raise InvalidInput(f"{directory}: unknown scikit-learn format {meta.format!r}")
+        return directory / FILES[meta.format]
+
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        path = self._path(directory, meta)
+        if meta.format == "skops":
+            return skops_refused(path)
+        return code_format(meta.format)
+
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         fmt = meta.format
-        if fmt not in FILES:
-            raise InvalidInput(f"{directory}: unknown scikit-learn format {fmt!r}")
-        path = directory / FILES[fmt]
+        path = self._path(directory, meta)
         if fmt == "skops":
             return load_skops(path, trust)
         # The metadata's ``safe`` flag could have been edited: refuse here too.

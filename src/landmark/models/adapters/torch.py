@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...errors import InvalidInput, UnsafeModel
+from ...errors import ConfigError, InvalidInput, UnsafeModel
 from ..adapter import Saved, SaveOptions, class_modules, class_names, require
 from ..meta import ModelMeta
 
@@ -35,6 +35,7 @@ FILES = {
     "pickle": "model.pth",
 }
 METHOD = "__call__"
+PICKLED = "is a torch pickle, which can run code when loaded"
 
 
 def _torch() -> Any:
@@ -230,6 +231,11 @@ class TorchAdapter:
 
     # -- loading ----------------------------------------------------------------------
 
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        if meta.format not in FILES:
+            raise InvalidInput(f"{directory}: unknown torch format {meta.format!r}")
+        return PICKLED if meta.format == "pickle" else None
+
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         fmt = meta.format
         if fmt not in FILES:
@@ -248,14 +254,19 @@ class TorchAdapter:
             kwargs = meta.extra.get("init_kwargs") or {}
             if not isinstance(kwargs, Mapping):
                 raise InvalidInput(f"{directory}: init_kwargs must be a mapping; save again")
-            model = cls(**kwargs)
+            try:
+                model = cls(**kwargs)
+            except TypeError as e:  # the arguments come from landmark.yaml
+                raise ConfigError(
+                    f"{directory}: init_kwargs in landmark.yaml do not fit {cls.__qualname__} "
+                    f"({' '.join(str(e).split())[:200]}); save the model again"
+                ) from e
             storage.load_model(model, str(path), strict=True, device="cpu")
             return model.eval()
         # The metadata's ``safe`` flag could have been edited: refuse here too.
         if not trust:
             raise UnsafeModel(
-                f"{path} is a torch pickle, which can run code when loaded; "
-                "load with trust=True (--trust) only if you trust its source"
+                f"{path} {PICKLED}; load with trust=True (--trust) only if you trust its source"
             )
         return torch.load(str(path), map_location="cpu", weights_only=False).eval()
 

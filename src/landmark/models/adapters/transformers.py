@@ -38,6 +38,10 @@ def _runs_code(folder: Path) -> list[str]:
     return found
 
 
+def _verdict(code: list[str]) -> str:
+    return f"has files that can run code when loaded ({', '.join(code[:3])})"
+
+
 class TransformersAdapter:
     name: ClassVar[str] = "transformers"
     framework: ClassVar[str] = "transformers"
@@ -72,12 +76,16 @@ class TransformersAdapter:
             extra=extra,
         )
 
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        code = _runs_code(directory / FOLDER)
+        return _verdict(code) if code else None
+
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         folder = directory / FOLDER
         code = _runs_code(folder)
         if code and not trust:
             raise UnsafeModel(
-                f"{folder} has files that can run code when loaded ({', '.join(code[:3])}); "
+                f"{folder} {_verdict(code)}; "
                 "load with trust=True (--trust) only if you trust its source"
             )
         transformers = require("transformers", "transformers")

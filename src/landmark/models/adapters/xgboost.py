@@ -59,6 +59,11 @@ class XGBoostAdapter:
             extra={"class": own_class(model, "xgboost.core" if is_booster else "xgboost.sklearn")},
         )
 
+    def runs_code(self, directory: Path, meta: ModelMeta) -> str | None:
+        if meta.format not in FILES:
+            raise InvalidInput(f"{directory}: unknown XGBoost format {meta.format!r}")
+        return None  # trees and parameters only
+
     def load(self, directory: Path, meta: ModelMeta, trust: bool) -> object:
         if meta.format not in FILES:
             raise InvalidInput(f"{directory}: unknown XGBoost format {meta.format!r}")
