@@ -35,6 +35,12 @@ def isolated_env(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.delenv("LANDMARK_CACHE_DIR", raising=False)
+    # dvc's global and system config levels (read by the cache and the remotes) stay inside
+    # the sandbox: a machine's /etc/xdg/dvc/config must not leak into the tests.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
+    for var in ("XDG_CONFIG_DIRS", "DVC_GLOBAL_CONFIG_DIR"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
