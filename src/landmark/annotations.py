@@ -179,21 +179,19 @@ def annotate(
     for label in labels or []:
         names.check_name(label, "label")
     file, last = _dvc_file(root, name)
-    from ruamel.yaml.comments import CommentedMap
-
     doc = yamlio.load_roundtrip(file)
     if doc is None:
-        doc = CommentedMap()
+        doc = yamlio.mapping()
     if not isinstance(doc, dict):
         raise ConfigError(f"{file}: expected a mapping at the top; fix the file")
     section = doc.get("artifacts")
     if section is None:
-        section = doc["artifacts"] = CommentedMap()
+        section = doc["artifacts"] = yamlio.mapping()
     if not isinstance(section, dict):
         raise ConfigError(f"{file}: 'artifacts' must be a mapping; fix the file")
     body = section.get(last)
     if body is None or replace:
-        body = CommentedMap()
+        body = yamlio.mapping()
     if not isinstance(body, dict):
         raise ConfigError(f"{file}: artifact {last!r} must be a mapping; fix the file")
     if path is not None:

@@ -1,4 +1,5 @@
-"""YAML reading and round-trip editing (ruamel.yaml, imported only when a file is read)."""
+"""The YAML gateway: reading, round-trip editing and writing (ruamel.yaml, imported only when
+a file is read or written). No other module imports ruamel."""
 
 from __future__ import annotations
 
@@ -45,6 +46,52 @@ def _rt() -> Any:
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
+
+
+def mapping(pairs: Any = ()) -> Any:
+    """An ordered mapping that round-trip dumping writes in its order (keeps comments)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    return CommentedMap(pairs)
+
+
+def dump_text(data: Any, *, flow: bool | None = False, width: int | None = None) -> str:
+    """Plain data as YAML text, keys in their order: block style (``flow=False``), or with
+    the innermost lists and mappings on one line (``flow=None``)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = flow
+    if width is not None:
+        yaml.width = width
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()
+
+
+def _dvc() -> Any:
+    # dvc's own emitter settings, so a file reads byte for byte as dvc writes it.
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    return yaml
+
+
+def load_dvc_text(text: str, what: str) -> Any:
+    """Parse a dvc file's text for editing (comments and order kept)."""
+    try:
+        return _dvc().load(text)
+    except Exception as e:  # ruamel raises several unrelated error classes
+        raise ConfigError(f"invalid {what} ({_one_line(e)})") from e
+
+
+def dump_dvc_text(data: Any) -> str:
+    """Round-trip data as dvc writes it."""
+    buf = io.StringIO()
+    _dvc().dump(data, buf)
+    return buf.getvalue()
 
 
 def dump_roundtrip(data: Any, path: Path) -> None:

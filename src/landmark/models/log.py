@@ -401,26 +401,15 @@ def _plot(key: str, value: Any) -> tuple[str, bytes]:
 
 
 def _yaml(data: Any) -> str:
-    import io
-
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
-    buf = io.StringIO()
-    yaml.dump(data, buf)
-    return buf.getvalue()
+    return yamlio.dump_text(data)
 
 
 def register_live(dvc_yaml: Path, entries: Mapping[str, str] | Sequence[tuple[str, str]]) -> None:
     """List metrics/params/plots files in ``dvc.yaml`` (kept as it is otherwise)."""
-    from ruamel.yaml.comments import CommentedMap
-
     items = list(entries.items()) if isinstance(entries, Mapping) else list(entries)
     doc = yamlio.load_roundtrip(dvc_yaml)
     if doc is None:
-        doc = CommentedMap()
+        doc = yamlio.mapping()
     if not isinstance(doc, dict):
         from ..errors import ConfigError
 
@@ -437,8 +426,8 @@ def register_live(dvc_yaml: Path, entries: Mapping[str, str] | Sequence[tuple[st
         if rel in existing:
             continue
         if kind == "plots" and rel.endswith("plots/metrics"):
-            entry = CommentedMap()
-            entry[rel] = CommentedMap([("x", "step")])
+            entry = yamlio.mapping()
+            entry[rel] = yamlio.mapping([("x", "step")])
             section.append(entry)
         else:
             section.append(rel)

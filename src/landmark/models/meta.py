@@ -272,19 +272,11 @@ def read_meta(directory: str | os.PathLike[str]) -> ModelMeta:
 
 def dump_meta(meta: ModelMeta) -> str:
     """The YAML text (block style, stable key order)."""
-    import io
+    from .. import yamlio
 
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
     # Block style, with the innermost lists and mappings on one line ({name: age, dtype:
     # int64}, [null, 4]): a signature stays readable at a glance.
-    yaml.default_flow_style = None
-    yaml.width = 100
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
-    buf = io.StringIO()
-    yaml.dump(meta.to_dict(), buf)
-    return buf.getvalue()
+    return yamlio.dump_text(meta.to_dict(), flow=None, width=100)
 
 
 def write_meta(directory: Path, meta: ModelMeta) -> Path:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import yamlio
 from ..errors import ConfigError
 from .pathguard import check_hash
 
@@ -33,8 +33,6 @@ class Output:
 
 
 def _load(text: str, source: str) -> Any:
-    from .. import yamlio
-
     return yamlio.load(text, source)
 
 
@@ -183,15 +181,6 @@ def parse_lock(text: str, source: str) -> list[Output]:
     return outs
 
 
-def _yaml() -> Any:
-    # The same emitter settings as dvc's own, so a file reads byte for byte as dvc writes it.
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.default_flow_style = False
-    return yaml
-
-
 def _fields(out: Output) -> list[tuple[str, Any]]:
     """An output's keys in dvc 3's order."""
     fields: list[tuple[str, Any]] = [("md5", out.md5), ("size", out.size)]
@@ -216,17 +205,11 @@ def render_dvcfile(outs: list[Output], existing: str | None = None) -> str:
         fast = _fast_render(merged)
         if fast is not None:
             return fast
-    yaml = _yaml()
-    from ruamel.yaml.comments import CommentedMap
-
     data: Any = None
     if existing is not None and existing.strip():
-        try:
-            data = yaml.load(existing)
-        except Exception as e:  # ruamel raises several unrelated error classes
-            raise ConfigError(f"invalid .dvc file ({' '.join(str(e).split())[:200]})") from e
+        data = yamlio.load_dvc_text(existing, ".dvc file")
     if not isinstance(data, dict):
-        data = CommentedMap()
+        data = yamlio.mapping()
     rows = data.get("outs")
     if not isinstance(rows, list):
         rows = []
@@ -238,17 +221,13 @@ def render_dvcfile(outs: list[Output], existing: str | None = None) -> str:
             new_rows.append(_merge(by_path.pop(path), row))
         else:
             new_rows.append(row)
-    new_rows += [CommentedMap(_fields(o)) for o in outs if o.path in by_path]
+    new_rows += [yamlio.mapping(_fields(o)) for o in outs if o.path in by_path]
     data["outs"] = new_rows
-    buf = io.StringIO()
-    yaml.dump(data, buf)
-    return buf.getvalue()
+    return yamlio.dump_dvc_text(data)
 
 
 def _merge(out: Output, row: Any) -> Any:
-    from ruamel.yaml.comments import CommentedMap
-
-    merged = CommentedMap(_fields(out))
+    merged = yamlio.mapping(_fields(out))
     for key, value in row.items():
         if key not in _OWN_KEYS:
             merged[key] = value  # desc, type, labels, meta, remote, push...
