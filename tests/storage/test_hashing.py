@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from landmark import yamlio
 from landmark.errors import ConfigError, IntegrityError, NotFound
 from landmark.storage import hashing
 from landmark.storage.cache import ObjectCache, repo_cache
@@ -297,7 +298,6 @@ def test_pointer_files_read_and_write_the_same_with_or_without_a_yaml_library(
     """landmark writes dvc's plain layout itself (no YAML import on the fast path); whatever
     it writes must be what ruamel (dvc's emitter, same settings) writes, and read back
     the same, including values YAML would otherwise take for numbers, booleans or dates."""
-    import io
 
     from ruamel.yaml.comments import CommentedMap
 
@@ -308,7 +308,7 @@ def test_pointer_files_read_and_write_the_same_with_or_without_a_yaml_library(
         Output("data", md5 + ".dir", 3, nfiles=2),
         Output("run.sh", md5, 1, isexec=True),
     ]
-    buf = io.StringIO()
-    dvcfile._yaml().dump({"outs": [CommentedMap(dvcfile._fields(o)) for o in outs]}, buf)
-    assert render_dvcfile(outs) == buf.getvalue()
-    assert parse_dvcfile(buf.getvalue(), "x.dvc") == outs
+    # ruamel with dvc's emitter settings, through the YAML gateway
+    text = yamlio.dump_dvc_text({"outs": [CommentedMap(dvcfile._fields(o)) for o in outs]})
+    assert render_dvcfile(outs) == text
+    assert parse_dvcfile(text, "x.dvc") == outs
