@@ -14,7 +14,8 @@ import os
 _PER_WORKTREE = ("refs/bisect/", "refs/worktree/", "refs/rewritten/")
 
 
-def _read(path: str) -> bytes | None:
+def read_bytes(path: str) -> bytes | None:
+    """A file's bytes; None when it cannot be read (absent, a folder, no permission)."""
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -25,7 +26,7 @@ def _read(path: str) -> bytes | None:
 def common_dir(git_dir: str) -> str:
     """Where the shared refs and objects are: ``git_dir`` itself, or for a linked worktree
     the main repository's git dir named by its ``commondir`` file."""
-    pointer = _read(os.path.join(git_dir, "commondir"))
+    pointer = read_bytes(os.path.join(git_dir, "commondir"))
     if pointer is None:
         return git_dir
     return os.path.normpath(os.path.join(git_dir, pointer.decode(errors="replace").strip()))
@@ -44,7 +45,7 @@ def locate(start: str) -> tuple[str | None, str, str] | None:
         if os.path.isdir(dotgit):
             git_dir = dotgit
         elif os.path.isfile(dotgit):  # a linked worktree or a submodule: "gitdir: <path>"
-            text = (_read(dotgit) or b"").decode(errors="replace").strip()
+            text = (read_bytes(dotgit) or b"").decode(errors="replace").strip()
             if not text.startswith("gitdir: "):
                 return None
             git_dir = os.path.normpath(os.path.join(path, text[8:]))
@@ -82,7 +83,7 @@ def refs_stamp(git_dir: str, common: str) -> bytes | None:
     """
     if uses_reftable(common):
         return None
-    head = _read(os.path.join(git_dir, "HEAD"))
+    head = read_bytes(os.path.join(git_dir, "HEAD"))
     if head is None:
         raise FileNotFoundError(os.path.join(git_dir, "HEAD"))
     parts = [head, b"\0"]
@@ -94,7 +95,7 @@ def refs_stamp(git_dir: str, common: str) -> bytes | None:
         if not name.startswith("refs/") or ".." in name.split("/"):
             break
         base = git_dir if name.startswith(_PER_WORKTREE) else common
-        target = _read(os.path.join(base, name)) or b"-"  # absent: packed (stamped below)
+        target = read_bytes(os.path.join(base, name)) or b"-"  # absent: packed (stamped below)
         parts += [target, b"\0"]
     try:
         parts.append(_signature("packed-refs", os.stat(os.path.join(common, "packed-refs"))))

@@ -25,14 +25,6 @@ KEEP = 64  # saved outputs per repository; older ones are pruned
 _TRUNK = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None
-
-
 def _repo_option(args: list[str]) -> str | None:
     """The ``-r/--repo`` value (``.`` when absent); None when the line can't be read simply."""
     location = "."
@@ -94,7 +86,7 @@ def fingerprint(args: list[str]) -> tuple[str, str] | None:
     h.update(refs)
     if worktree is not None:
         for name in (".gto", ".landmark.yaml"):
-            h.update(b"\0" + (_read(os.path.join(worktree, name)) or b"-"))
+            h.update(b"\0" + (gitrefs.read_bytes(os.path.join(worktree, name)) or b"-"))
     return os.path.join(gitdir, "landmark", "replay"), h.hexdigest()
 
 
@@ -106,7 +98,7 @@ def replay(args: list[str]) -> int | None:
         return None
     if found is None:
         return None
-    data = _read(os.path.join(*found))
+    data = gitrefs.read_bytes(os.path.join(*found))
     if data is None:
         return None
     try:
