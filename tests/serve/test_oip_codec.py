@@ -14,6 +14,7 @@ import pytest
 import tritonclient.http as httpclient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from tritonclient.utils import np_to_triton_dtype
 
 from landmark.errors import InvalidInput, SignatureError
@@ -1249,3 +1250,107 @@ def test_fuzz_random_bytes(body: bytes, header_length: int | None, sig: Signatur
 @given(doc=json_values, sig=st.sampled_from(SIGNATURES))
 def test_fuzz_random_json(doc: Any, sig: Signature) -> None:
     _only_invalid_input(json.dumps(doc).encode(), None, sig)
+
+
+WIDTHS = {"BOOL": 1, "BF16": 2, "BYTES": 0} | {
+    k: np.dtype(v).itemsize for k, v in oip._NUMPY.items() if k not in ("BOOL", "BF16", "BYTES")
+}
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**65), 2**65)
+    | st.floats()
+    | st.sampled_from([0, 1, -1, 2.0, 255, 2**63, "2024-01-01", "Lyon"])
+    | st.text(max_size=3)
+)
+
+
+@st.composite
+def coherent_requests(draw: st.DrawFn) -> tuple[bytes, int | None]:
+    """Well-formed requests (names, shapes and sizes agree) with any datatypes and values."""
+    rows = draw(st.integers(1, 3))
+    inputs: list[dict[str, Any]] = []
+    payload = b""
+    chosen = draw(st.lists(names.filter(bool), min_size=1, max_size=6, unique=True))
+    for name in chosen:
+        dt = draw(st.sampled_from(list(oip._NUMPY)))
+        shape = draw(st.sampled_from([[rows], [rows, 1], [rows, 4], [rows, 2, 2]]))
+        count = math.prod(shape)
+        if draw(st.booleans()):
+            if dt == "BYTES":
+                items = draw(st.lists(st.binary(max_size=3), min_size=count, max_size=count))
+                raw = length_prefixed(*items)
+            else:
+                size = count * WIDTHS[dt]
+                raw = draw(st.binary(min_size=size, max_size=size))
+            inputs.append(bin_tensor(name, dt, shape, len(raw)))
+            payload += raw
+        else:
+            data = draw(st.lists(scalars, min_size=count, max_size=count))
+            inputs.append({"name": name, "datatype": dt, "shape": shape, "data": data})
+    doc: dict[str, Any] = {"inputs": inputs}
+    if draw(st.booleans()):
+        doc["parameters"] = {"content_type": "pd"}
+    header = json.dumps(doc).encode()
+    if not payload and draw(st.booleans()):
+        return header, None
+    return header + payload, len(header)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request=coherent_requests(), sig=st.sampled_from([*SIGNATURES, infer(SAMPLES["BYTES"])]))
+def test_fuzz_well_formed_requests(request: tuple[bytes, int | None], sig: Signature) -> None:
+    body, header_length = request
+    _only_invalid_input(body, header_length, sig)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    arr=hnp.arrays(
+        dtype=st.sampled_from(
+            [
+                np.bool_,
+                np.uint8,
+                np.uint64,
+                np.int8,
+                np.int32,
+                np.int64,
+                np.float16,
+                np.float32,
+                np.float64,
+            ]
+        ),
+        shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+    ),
+    binary_in=st.booleans(),
+    binary_out=st.booleans(),
+)
+def test_property_arrays_survive_both_directions(
+    arr: np.ndarray, binary_in: bool, binary_out: bool
+) -> None:
+    body, header_length = triton_body([triton_input("x", arr, binary=binary_in)])
+    request = oip.decode_request(body, header_length=header_length, signature=infer(arr))
+    assert request.data.dtype == arr.dtype
+    assert np.array_equal(request.data, arr, equal_nan=arr.dtype.kind == "f")
+    out, headers = oip.encode_response(
+        model_name="m",
+        model_version=None,
+        request_id=None,
+        result=request.data,
+        output_name="y",
+        binary=binary_out,
+    )
+    back = parse(out, headers).as_numpy("y")
+    assert back.dtype == arr.dtype and back.shape == arr.shape
+    expected = arr
+    if not binary_out and arr.dtype.kind == "f":  # JSON: infinities come back as NaN
+        expected = np.where(np.isinf(arr), np.nan, arr).astype(arr.dtype)
+    assert np.array_equal(back, expected, equal_nan=arr.dtype.kind == "f")
+
+
+def test_float_into_int64_at_the_edge() -> None:
+    sig = Signature("ndarray", dtype="int64", shape=(None,))
+    doc = {"inputs": [{"name": "x", "datatype": "FP64", "shape": [2], "data": [2.0**62, 2.0**63]}]}
+    with pytest.raises(SignatureError) as e:
+        decode(doc, sig)
+    one_line_error(e, "data[1] is 9.223372036854776e+18, not a whole number that fits")

@@ -286,7 +286,7 @@ def decode_request(body: bytes, *, header_length: int | None, signature: Signatu
             names = ", ".join(_q(t.name) for t in found)
             raise SignatureError(
                 f"inputs: {len(found)} inputs ({names}), the model takes one "
-                f"{signature.describe()}; send one input, or one per column with "
+                f"({signature.describe()}); send one input, or one per column with "
                 'parameters.content_type "pd"'
             )
         data = _single(found[0], signature)
@@ -295,17 +295,18 @@ def decode_request(body: bytes, *, header_length: int | None, signature: Signatu
     )
 
 
-def _split(body: bytes, header_length: int | None) -> tuple[bytes, bytes]:
-    body = bytes(body)
+def _split(body: bytes, header_length: int | None) -> tuple[bytes, memoryview]:
+    """The JSON header and a view of the binary tensors after it (no copy of them)."""
     if header_length is None:
-        return body, b""
+        return body, memoryview(b"")
     if isinstance(header_length, bool) or not isinstance(header_length, int):
         raise _invalid(f"{HEADER_LENGTH}: expected a number of bytes, got {_show(header_length)}")
     if header_length <= 0 or header_length > len(body):
         raise _invalid(
             f"{HEADER_LENGTH}: {header_length} is not within the body's {len(body)} bytes"
         )
-    return body[:header_length], body[header_length:]
+    view = memoryview(body)
+    return bytes(view[:header_length]), view[header_length:]
 
 
 def _parse_json(header: bytes) -> Any:
@@ -327,7 +328,9 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _input(i: int, item: Any, binary: bytes, offset: int, extension: bool) -> tuple[_Tensor, int]:
+def _input(
+    i: int, item: Any, binary: memoryview, offset: int, extension: bool
+) -> tuple[_Tensor, int]:
     label = f"inputs[{i}]"
     if not isinstance(item, dict):
         raise _invalid(
@@ -465,7 +468,7 @@ def _from_json(label: str, dt: str, shape: list[int], count: int, data: Any) -> 
         return arr.astype(target)
 
 
-def _from_binary(label: str, dt: str, shape: list[int], count: int, chunk: bytes) -> Any:
+def _from_binary(label: str, dt: str, shape: list[int], count: int, chunk: memoryview) -> Any:
     np = _numpy()
     if dt == "BYTES":
         items: list[bytes] = []
@@ -487,7 +490,7 @@ def _from_binary(label: str, dt: str, shape: list[int], count: int, chunk: bytes
                     f"{label}: binary BYTES element {len(items)} claims {length} bytes, "
                     f"{end - pos} are left"
                 )
-            items.append(chunk[pos : pos + length])
+            items.append(bytes(chunk[pos : pos + length]))
             pos += length
         if len(items) != count:
             raise _invalid(
@@ -559,7 +562,7 @@ def _dataframe(found: list[_Tensor], sig: Signature | None) -> Any:
             word = "column" if len(missing) == 1 else "columns"
             raise SignatureError(
                 f"inputs: missing {word} {', '.join(_q(c) for c in missing)} "
-                f"(the model takes {takes})"
+                f"(the model takes {takes}, one input per column)"
             )
         extra = [t for t in found if t.name not in expected]
         if extra:
@@ -721,7 +724,7 @@ def _convert(t: _Tensor, dtype: str | None, what: str) -> Any:
             info = np.iinfo(target)
             with np.errstate(invalid="ignore"):
                 whole = np.isfinite(arr) & (np.floor(arr) == arr)
-                whole &= (arr >= info.min) & (arr <= info.max)
+                whole &= (arr >= info.min) & (arr < info.max + 1)  # 2**63 is no int64
             if not whole.all():
                 j = int(np.flatnonzero(~whole.reshape(-1))[0])
                 raise SignatureError(
@@ -966,7 +969,8 @@ def _raw(arr: Any, dt: str) -> bytes:
             parts.append(data)
         return b"".join(parts)
     wire = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False)
-    return bytes(wire.tobytes())
+    raw: bytes = wire.tobytes()
+    return raw
 
 
 # -- small helpers ---------------------------------------------------------------------------
