@@ -399,8 +399,8 @@ def _flatten(data: Any) -> list[Any]:
     """OIP data is flat row-major or nested per dimension: make it flat (without recursion)."""
     if not isinstance(data, list):
         return [data]
-    if not any(isinstance(x, list) for x in data):
-        return data
+    if not data or not isinstance(data[0], list):
+        return data  # flat; a list further on is a wrong element, which the type checks name
     out: list[Any] = []
     stack = [iter(data)]
     while stack:
@@ -421,16 +421,18 @@ def _from_json(label: str, dt: str, shape: list[int], count: int, data: Any) -> 
         raise _invalid(f"{label}: data has {len(flat)} values, shape {shape} holds {count}")
     target = np.dtype(_NUMPY[dt])
     if dt == "BYTES":
-        for j, x in enumerate(flat):
-            if x is not None and not isinstance(x, str):
-                raise _invalid(f"{label}: data[{j}] is {_show(x)}, expected a string (BYTES)")
+        if not set(map(type, flat)) <= {str, type(None)}:
+            for j, x in enumerate(flat):
+                if x is not None and not isinstance(x, str):
+                    raise _invalid(f"{label}: data[{j}] is {_show(x)}, expected a string (BYTES)")
         out = np.empty(count, dtype=object)
         out[:] = flat
         return out
     if dt == "BOOL":
-        for j, x in enumerate(flat):
-            if not isinstance(x, bool):
-                raise _invalid(f"{label}: data[{j}] is {_show(x)}, expected true or false")
+        if not set(map(type, flat)) <= {bool}:
+            for j, x in enumerate(flat):
+                if not isinstance(x, bool):
+                    raise _invalid(f"{label}: data[{j}] is {_show(x)}, expected true or false")
         return np.array(flat, dtype=bool).reshape(count)
     if not flat:
         return np.empty(0, dtype=target)
@@ -576,6 +578,7 @@ def _dataframe(found: list[_Tensor], sig: Signature | None) -> Any:
     rows: int | None = None
     first = order[0][0]
     columns: dict[str, Any] = {}
+    recast: dict[str, str] = {}
     for t, dtype in order:
         if len(t.shape) not in (1, 2) or (len(t.shape) == 2 and t.shape[1] != 1):
             raise SignatureError(
@@ -589,14 +592,16 @@ def _dataframe(found: list[_Tensor], sig: Signature | None) -> Any:
                 "the same number"
             )
         values = _convert(t, dtype, "column").reshape(t.shape[0])
-        column = pd.Series(values, copy=False)
         if dtype is not None and not _textual(dtype) and str(values.dtype) != dtype:
-            # pandas' own dtypes (Int64, boolean, datetime64[ns, UTC]) and aliases; what does
-            # not cast is left for the model's signature check to name
-            with contextlib.suppress(TypeError, ValueError, ImportError):
-                column = column.astype(dtype)
-        columns[t.name] = column
-    return pd.DataFrame(columns)
+            recast[t.name] = dtype
+        columns[t.name] = values
+    frame = pd.DataFrame(columns, copy=False)
+    for name, dtype in recast.items():
+        # pandas' own dtypes (Int64, boolean, datetime64[ns, UTC]) and aliases; what does not
+        # cast is left for the model's signature check to name
+        with contextlib.suppress(TypeError, ValueError, ImportError):
+            frame[name] = frame[name].astype(dtype)
+    return frame
 
 
 def _fields(found: list[_Tensor], sig: Signature) -> dict[str, Any]:
@@ -646,6 +651,13 @@ def _single(t: _Tensor, sig: Signature) -> Any:
     return _convert(t, None, "input")
 
 
+def _mismatch(t: _Tensor, dtype: str, what: str) -> SignatureError:
+    return SignatureError(
+        f"{t.label}: datatype {t.datatype} does not match the model's {dtype} {what} "
+        f"(send {datatype(dtype)})"
+    )
+
+
 def _textual(dtype: str) -> bool:
     low = dtype.lower()
     return low in ("object", "str", "string", "category") or low.startswith("string[")
@@ -673,13 +685,9 @@ def _convert(t: _Tensor, dtype: str | None, what: str) -> Any:
     arr = t.array
     if dtype is None:
         return _text(t, strict=False) if t.datatype == "BYTES" else arr
-    mismatch = SignatureError(
-        f"{t.label}: datatype {t.datatype} does not match the model's {dtype} {what} "
-        f"(send {datatype(dtype)})"
-    )
     if _textual(dtype):
         if t.datatype != "BYTES":
-            raise mismatch
+            raise _mismatch(t, dtype, what)
         return _text(t, strict=True)
     target = _numpy_target(dtype)
     if target is None:  # a dtype numpy does not know (tz-aware dates, ...): let the model judge
@@ -687,18 +695,18 @@ def _convert(t: _Tensor, dtype: str | None, what: str) -> Any:
     kind = target.kind
     if kind in "OU":
         if t.datatype != "BYTES":
-            raise mismatch
+            raise _mismatch(t, dtype, what)
         return _text(t, strict=True)
     if kind == "S":
         if t.datatype != "BYTES":
-            raise mismatch
+            raise _mismatch(t, dtype, what)
         out = np.empty(arr.shape, dtype=object)
         for j, x in enumerate(arr.flat):
             out.flat[j] = x.encode() if isinstance(x, str) else x
         return out
     if kind in "Mm":
         if t.datatype != "BYTES":
-            raise mismatch
+            raise _mismatch(t, dtype, what)
         text = _text(t, strict=True)
         try:
             return np.array(text.tolist(), dtype=target)
@@ -709,7 +717,7 @@ def _convert(t: _Tensor, dtype: str | None, what: str) -> Any:
             ) from None
     if kind == "b":
         if t.datatype != "BOOL":
-            raise mismatch
+            raise _mismatch(t, dtype, what)
         return arr
     if kind in "iu":
         if t.datatype in _INTS:
@@ -733,12 +741,12 @@ def _convert(t: _Tensor, dtype: str | None, what: str) -> Any:
                     "number that fits"
                 )
             return arr.astype(target)
-        raise mismatch
+        raise _mismatch(t, dtype, what)
     if kind == "f":
         if t.datatype in _INTS or t.datatype in _FLOATS:
             with np.errstate(over="ignore"):
                 return arr.astype(target)
-        raise mismatch
+        raise _mismatch(t, dtype, what)
     return _text(t, strict=False) if t.datatype == "BYTES" else arr
 
 
