@@ -484,7 +484,7 @@ def throughput(
     server: Server, api: Api, body: bytes, wrk: Path, duration: int, workdir: Path
 ) -> dict[str, Any]:
     text = body.decode()
-    level = 0
+    level = 1  # a Lua long string; level 0 would end at the "]]" closing a JSON list
     while f"]{'=' * level}]" in text:
         level += 1
     script = workdir / f"wrk-{server.tool}-{api.label}.lua"
@@ -521,11 +521,16 @@ def train(server: Server, data_path: Path, workdir: Path) -> None:
     server.model_dir.parent.mkdir(parents=True, exist_ok=True)
     code = TRAIN + SAVE[server.tool] + REPORT
     log(f"training and saving the pipeline with {python}")
-    out = run(
-        [str(python), "-c", code, str(data_path), str(server.model_dir)],
-        cwd=workdir,
-        env=server_env(workdir, server.venv),
-    )
+    try:
+        out = run(
+            [str(python), "-c", code, str(data_path), str(server.model_dir)],
+            cwd=workdir,
+            env=server_env(workdir, server.venv),
+        )
+    except harness.CommandFailed as exc:
+        raise ServerFailed(
+            f"training with {python} exited with {exc.returncode}:\n{exc.stderr.rstrip()[-3000:]}"
+        ) from None
     server.expected = json.loads(out.strip().splitlines()[-1])
 
 
