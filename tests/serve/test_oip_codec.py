@@ -1354,3 +1354,11 @@ def test_float_into_int64_at_the_edge() -> None:
     with pytest.raises(SignatureError) as e:
         decode(doc, sig)
     one_line_error(e, "data[1] is 9.223372036854776e+18, not a whole number that fits")
+
+
+def test_mixed_nesting_is_a_wrong_element() -> None:
+    with pytest.raises(InvalidInput) as e:
+        decode({"inputs": [tensor(data=[1, [2, 3], 4, 5])]}, ARRAY_SIG)
+    one_line_error(e, 'inputs[0] "x": data[1] is [2, 3], expected a number')
+    nested = decode({"inputs": [tensor(datatype="BYTES", data=[["a", "b"], "c", ["d"]])]})
+    assert nested.data.tolist() == [["a", "b", "c", "d"]]  # nesting is only ever flattened
