@@ -7,6 +7,7 @@ Everything is imported on first use, so ``import landmark`` stays cheap.
 TYPE_CHECKING = False
 
 __all__ = [
+    "Client",
     "ConfigError",
     "Conflict",
     "GitError",
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
     from .models.api import load_model, save_model
     from .models.log import log_model
     from .registry import Registry
+    from .serve.client import Client
     from .storage.get import get
 
     __version__: str
@@ -94,6 +96,7 @@ _MODELS = {
     "load_model": "landmark.models.api",
     "log_model": "landmark.models.log",
     "get": "landmark.storage.get",
+    "Client": "landmark.serve.client",
 }
 
 
@@ -106,7 +109,7 @@ def __getattr__(name: str) -> "Any":
         from .registry import Registry
 
         return Registry
-    if name in _MODELS:
+    if name in _MODELS:  # before the error tree: Client is a class too
         import importlib
 
         return getattr(importlib.import_module(_MODELS[name]), name)

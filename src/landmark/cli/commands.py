@@ -20,6 +20,7 @@ SECTIONS = {
     "Annotating": ["annotate", "remove"],
     "Model files": ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"],
     "Models": ["log-model", "import-mlflow", "describe-model"],
+    "Serving": ["serve"],
 }
 ALIASES = {"promote": "assign"}
 # Commands defined outside this module, imported only when named (or listed by --help), so
@@ -29,6 +30,7 @@ LAZY = {
         ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"], "storage"
     ),
     **dict.fromkeys(["log-model", "import-mlflow", "describe-model"], "models"),
+    "serve": "serve",
 }
 
 

@@ -265,7 +265,20 @@ class LoadedModel:
     def methods(self) -> tuple[str, ...]:
         return tuple(self.meta.methods)
 
+    @property
+    def default_method(self) -> str:
+        """The method ``predict`` answers with: the model's own ``predict``, else ``__call__``,
+        else its first method."""
+        methods = self.meta.methods
+        if not methods:
+            raise NotFound("the model records no methods; save it again with methods=[...]")
+        if "predict" in methods:
+            return "predict"
+        return "__call__" if "__call__" in methods else next(iter(methods))
+
     def method(self, name: str) -> Method:
+        if name == "predict" and "predict" not in self.meta.methods:
+            return Method(self, self.default_method)
         if name not in self.meta.methods:
             raise NotFound(
                 f"the model has no method {name!r} (it has {', '.join(self.methods) or 'none'})"
@@ -279,6 +292,8 @@ class LoadedModel:
         meta = self.__dict__.get("meta")
         if meta is not None and name in meta.methods:
             return Method(self, name)
+        if meta is not None and name == "predict" and meta.methods:
+            return Method(self, self.default_method)  # every model answers predict
         raise AttributeError(
             f"{type(self).__name__} has no attribute {name!r}"
             + (f" (methods: {', '.join(meta.methods)})" if meta is not None else "")
@@ -291,8 +306,17 @@ class LoadedModel:
         name = "__call__" if "__call__" in self.meta.methods else next(iter(self.meta.methods))
         return self.call(name, data, check=check)
 
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The methods a server exposes: ``predict`` first (see :attr:`default_method`), then
+        the others; ``__call__`` is served as ``predict`` only."""
+        if not self.meta.methods:
+            return ()
+        rest = [m for m in self.meta.methods if m not in ("predict", "__call__")]
+        return ("predict", *rest)
+
     def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *self.meta.methods})
+        return sorted({*super().__dir__(), *self.meta.methods, *self.endpoints})
 
     def __repr__(self) -> str:
         return (

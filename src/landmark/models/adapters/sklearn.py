@@ -6,6 +6,7 @@ code when loaded, so the model is marked unsafe and loading needs ``trust=True``
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,14 +46,43 @@ def write_skops(model: object, target: Path) -> list[str]:
     try:
         seen = skops_writer.write(model, target)
     except skops_writer.Unsupported:
-        sio = require("skops.io", "sklearn", "skops")
+        sio = skops_io()
         sio.dump(model, target)
         return sorted(sio.get_untrusted_types(file=target))
     untrusted = skops_writer.untrusted_types(seen)
     if untrusted is None:
-        sio = require("skops.io", "sklearn", "skops")
+        sio = skops_io()
         untrusted = sorted(sio.get_untrusted_types(file=target))
     return untrusted
+
+
+_COMPAT = "sklearn.externals.array_api_compat."
+_BACKENDS = ("torch", "cupy", "dask", "jax", "paddle")
+
+
+class _UnloadedBackends:
+    """A meta-path finder that refuses sklearn's array-API wrappers of frameworks the process
+    has not imported. skops lists sklearn's estimators when first imported, and that walk
+    imports every sklearn package, ``array_api_compat.torch`` (so all of torch, seconds) among
+    them; the walk skips packages that fail to import, and none of them holds an estimator."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.startswith(_COMPAT):
+            backend = name[len(_COMPAT) :].partition(".")[0]
+            if backend in _BACKENDS and backend not in sys.modules:
+                raise ImportError(f"{name} skipped while skops lists sklearn's estimators")
+
+
+def skops_io() -> Any:
+    """``skops.io``, imported without importing frameworks it never needs."""
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    finder = _UnloadedBackends()
+    sys.meta_path.insert(0, finder)
+    try:
+        return require("skops.io", "sklearn", "skops")
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def skops_refused(
@@ -60,7 +90,7 @@ def skops_refused(
 ) -> str | None:
     """Why loading the skops file at ``path`` needs trust (the types skops does not trust by
     default and ``also_trusted`` does not accept), or None; read from the file itself."""
-    sio = require("skops.io", "sklearn", "skops")
+    sio = skops_io()
     refused = [t for t in sio.get_untrusted_types(file=path) if not also_trusted(t)]
     if not refused:
         return None
@@ -76,7 +106,7 @@ def load_skops(
 ) -> object:
     """Load a skops file; types skops does not trust by default (and ``also_trusted`` does
     not accept) are refused with an UnsafeModel unless ``trust``."""
-    sio = require("skops.io", "sklearn", "skops")
+    sio = skops_io()
     refused = skops_refused(path, also_trusted)
     if refused and not trust:
         raise UnsafeModel(f"{path} {refused}; {advice}")
