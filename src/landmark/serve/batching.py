@@ -91,6 +91,12 @@ def split(result: Any, sizes: list[int]) -> list[Any]:
     return pieces
 
 
+def _whole(result: Any, size: int) -> Any:
+    """A lone request's answer, checked as a batch's would be."""
+    split(result, [size])
+    return result
+
+
 @dataclass
 class _Pending:
     data: Any
@@ -171,8 +177,9 @@ class Batcher:
         loop = asyncio.get_running_loop()
         sizes = [p.rows for p in live]
         try:
-            if len(live) == 1:
-                results = [await loop.run_in_executor(self.executor, self.run, live[0].data)]
+            if len(live) == 1:  # the same check alone as in a batch: answers never
+                answer = await loop.run_in_executor(self.executor, self.run, live[0].data)
+                results = [_whole(answer, sizes[0])]  # depend on who else was waiting
             else:
                 merged = concat([p.data for p in live])
                 answer = await loop.run_in_executor(self.executor, self.run, merged)
