@@ -80,7 +80,7 @@ def keep_hashes(repo_root: Path, *, workspace: bool = True, extra: Iterable[str]
     registered versions need: :func:`registry_roots`)."""
     keep = set(extra)
     if workspace:
-        from .workspace import tracked_outputs
+        from .tracked import tracked_outputs
 
         keep.update(t.output.md5 for t in tracked_outputs(repo_root))
     return keep
@@ -141,7 +141,7 @@ def roots(
     reasons: list[tuple[str, str]] = []
     skipped: tuple[str, ...] = ()
     if workspace:
-        from .workspace import tracked_outputs
+        from .tracked import tracked_outputs
 
         reasons += [(f"work tree: {t.path}", t.output.md5) for t in tracked_outputs(repo_root)]
     if registry or refs:
@@ -205,7 +205,7 @@ def collect(repo_root: Path, options: GcOptions = GcOptions()) -> GcReport:
     """Remove from the cache (and, with ``cloud``, the remote) every object that what is kept
     does not need. What is kept is computed under the repository's lock, so no add, checkout
     or fetch runs halfway through while objects go."""
-    from .workspace import repo_lock
+    from .repo_root import repo_lock
 
     with repo_lock(Path(repo_root)):
         return _run(repo_root, options, dry_run=False)

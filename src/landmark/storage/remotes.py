@@ -166,7 +166,7 @@ def _save(conf: Any, path: Path) -> None:
     from .dvcfile import atomic_write
 
     if path.name in ("config", "config.local") and path.parent.name == ".dvc":
-        from .workspace import ensure_dvc_dir
+        from .repo_root import ensure_dvc_dir
 
         ensure_dvc_dir(path.parent.parent)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ from .remotes import Remote, resolve_remote
 from .stores import LocalStore, ObjectMissing, RemoteStore, open_remote
 
 if TYPE_CHECKING:
-    from .workspace import CheckoutReport
+    from .checkout import CheckoutReport
 
 # A temp file untouched this long belongs to a transfer that died (a live one writes to it).
 STALE_TMP_S = 15 * 60
@@ -472,7 +472,7 @@ class Selection:
 
 def select(repo_root: Path, targets: Sequence[str | os.PathLike[str]] | None = None) -> Selection:
     """Every ``.dvc``/``dvc.lock`` output of the repository, or those covering ``targets``."""
-    from .workspace import tracked_outputs
+    from .tracked import tracked_outputs
 
     labels: dict[str, str] = {}
     for t in tracked_outputs(repo_root, targets):
@@ -506,7 +506,7 @@ def fetch_repo(
     progress: Progress | None = None,
 ) -> TransferResult:
     """``landmark fetch``: the tracked outputs' objects into the cache, work tree untouched."""
-    from .workspace import repo_lock
+    from .repo_root import repo_lock
 
     sel = select(repo_root, targets)
     store = open_store(repo_root, remote)
@@ -524,7 +524,7 @@ def pull_repo(
     force: bool = False,
 ) -> PullReport:
     """``landmark pull``: fetch, then check the outputs out into the work tree."""
-    from .workspace import checkout
+    from .checkout import checkout
 
     fetched = fetch_repo(repo_root, targets, remote, jobs, progress)
     report = checkout(repo_root, targets, force=force, jobs=jobs, progress=progress)
