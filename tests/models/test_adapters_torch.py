@@ -82,6 +82,8 @@ def test_export_is_the_default_with_a_sample(tmp_path: Path, trained: tuple) -> 
     loaded = load_model(tmp_path / "m")
     torch.testing.assert_close(loaded(X_test), expected(net, X_test))
     torch.testing.assert_close(loaded(X_test[:7]), expected(net, X_test[:7]))
+    torch.testing.assert_close(loaded.predict(X_test), expected(net, X_test))  # = __call__
+    assert "predict" in dir(loaded) and loaded.method("predict").name == "__call__"
     # numpy in, tensor out: the signature converts
     torch.testing.assert_close(loaded(X_test.numpy()), expected(net, X_test))
     with pytest.raises(SignatureError, match="dimension 1 is 5, the model expects 4"):

@@ -66,6 +66,8 @@ def test_round_trip_from_local_files(tmp_path: Path, classifier: Any) -> None:
     assert not any(f.endswith(".bin") for f in files)
     loaded = load_model(tmp_path / "m")
     got, want = loaded(TEXTS), classifier(TEXTS)
+    assert loaded.predict(TEXTS) == got  # every model answers predict: here, __call__
+    assert loaded.default_method == "__call__" and loaded.endpoints == ("predict",)
     assert [g["label"] for g in got] == [w["label"] for w in want]
     assert [g["score"] for g in got] == pytest.approx([w["score"] for w in want], rel=1e-5)
     spec = meta.methods["__call__"]
