@@ -327,6 +327,8 @@ def _aliases(served: Served) -> set[str]:
         names |= {served.version, served.version.removeprefix("v")}
     if served.source.stage:
         names.add(served.source.stage)
+    if served.source.directory is None and served.source.ref.endswith("@latest"):
+        names.add("latest")
     if served.commit:
         names |= {served.commit, served.commit[:7], served.commit[:12]}
     return names
