@@ -102,3 +102,10 @@ __all__ = [
     "UnknownType",
     "UnsafeModel",
 ]
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters: for values from files or other
+    programs quoted in a message (an edited file must not add lines to the output)."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

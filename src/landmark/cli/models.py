@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..errors import one_line
 from .commands import repo_option
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def describe_model(repo: str, target: str, as_json: bool) -> None:
 def _one_line(value: object) -> str:
     """A value from landmark.yaml on one line: an edited file cannot add lines (a second
     ``safe: yes``) to the output."""
-    return " ".join(str(value).split())
+    return one_line(value, 10_000)
 
 
 def safe_text(safety: Safety) -> str:

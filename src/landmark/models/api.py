@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import IntegrityError, InvalidInput, LandmarkError, NotFound, UnsafeModel
+from ..errors import (
+    IntegrityError,
+    InvalidInput,
+    LandmarkError,
+    NotFound,
+    UnsafeModel,
+    one_line,
+)
 from .adapter import Adapter, SaveOptions, adapter_for, get_adapter
 from .meta import META_FILE, FileEntry, Framework, MethodSpec, ModelMeta, read_meta, write_meta
 from .signature import Signature, infer, validate
@@ -400,10 +407,7 @@ def guarded(directory: Path, meta: ModelMeta, step: Callable[[], T]) -> T:
         ) from e
 
 
-def _line(text: str, limit: int = 200) -> str:
-    """``text`` on one line, cut to ``limit`` characters (it may come from any file)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+_line = one_line  # a value from any file, on one line and short
 
 
 def _reason(error: BaseException) -> str:

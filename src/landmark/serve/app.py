@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import InvalidInput, LandmarkError, NotFound, SignatureError
+from ..errors import InvalidInput, LandmarkError, NotFound, SignatureError, one_line
 from . import codec
 from .batching import BatchConfig, Batcher, BatchError, rows
 from .metrics import Metrics
@@ -118,8 +118,7 @@ def _status(error: BaseException) -> int:
 
 
 def _line(text: str, limit: int = 300) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return one_line(text, limit)
 
 
 class _JsonLines:
