@@ -747,14 +747,21 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--mlserver-workers must be 0..16")
 
     began = time.monotonic()
+    load_before = os.getloadavg()[0]
     report = run_in_workdir(
         args, "landmark-bench-serving-", benchmark, (ServerFailed, subprocess.TimeoutExpired)
     )
     if isinstance(report, int):
         return report
     report["config"]["wall_s"] = time.monotonic() - began
+    report["config"]["load_1min_before"] = load_before
     print_table(report["results"])
     print(f"(one run: {report['config']['wall_s']:.0f} s on this machine)")
+    if load_before > 0.5:
+        # The figures share the cores with whatever else runs: say so next to them.
+        print(
+            f"note: the 1-minute load average was {load_before:.1f} at the start; figures are noisy"
+        )
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
