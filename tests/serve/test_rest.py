@@ -63,6 +63,9 @@ def test_every_json_shape_of_a_table(server: Served, churn_dir: Path, shape: str
     [
         ([{"tenure": 1, "charges": 2.0}], 422, ["missing columns", "age", "calls"]),
         ([{"tenure": "x", "charges": 2.0, "age": 1.0, "calls": 1}], 422, ["tenure"]),
+        ([{"tenure": 1.5, "charges": 2.0, "age": 1.0, "calls": 1}], 422, ["tenure", "int64"]),
+        ([{"tenure": 1, "charges": None, "age": 1.0, "calls": 1}], 422, ["charges"]),
+        ([{"tenure": 1, "charges": 2.0, "age": 1.0, "calls": 1, "x": 0}], 422, ["unexpected", "x"]),
         ([], 422, ["no rows"]),
         ({"tenure": [1, 2], "charges": [1.0]}, 422, ["different lengths"]),
         ([[1, 2]], 422, ["row 0 has 2 values", "expected 4"]),
