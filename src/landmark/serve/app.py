@@ -122,35 +122,44 @@ def _line(text: str, limit: int = 300) -> str:
 
 
 class _JsonLines:
-    """A JSON-lines sink written by a background thread: a request never waits on the disk."""
+    """A JSON-lines sink: a request only appends its line to a list; a background thread
+    writes what gathered every ``interval`` seconds (waking once a request would make the
+    threads fight over the interpreter lock), and at close."""
 
-    def __init__(self, target: str) -> None:
-        import queue
-
-        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+    def __init__(self, target: str, interval: float = 0.2) -> None:
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._stream: TextIO = (
             sys.stderr if target == "-" else open(target, "a", encoding="utf-8")  # noqa: SIM115
         )
         self._owned = target != "-"
+        self._interval = interval
         self._thread = threading.Thread(target=self._drain, name="landmark-log", daemon=True)
         self._thread.start()
 
     def write(self, record: dict[str, Any]) -> None:
-        self._queue.put(record)
+        line = json.dumps(record, default=str, separators=(",", ":"))
+        with self._lock:
+            self._lines.append(line)
 
-    def _drain(self) -> None:
-        while True:
-            record = self._queue.get()
-            if record is None:
-                break
+    def _flush(self) -> None:
+        with self._lock:
+            lines, self._lines = self._lines, []
+        if lines:
             try:
-                self._stream.write(json.dumps(record, default=str) + "\n")
+                self._stream.write("\n".join(lines) + "\n")
                 self._stream.flush()
             except (OSError, ValueError):
                 pass
 
+    def _drain(self) -> None:
+        while not self._closed.wait(self._interval):
+            self._flush()
+        self._flush()
+
     def close(self) -> None:
-        self._queue.put(None)
+        self._closed.set()
         self._thread.join(timeout=5)
         if self._owned:
             self._stream.close()
