@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from . import gitrefs
+from .atomic import write_atomic
 from .errors import Conflict, GitError, NotFound, RepoError
+from .filelock import locked
 from .records import CommitInfo, RawTag, parse_raw_date
 
 # Variables that would point git at another repository or change its output.
@@ -354,16 +356,8 @@ class Repo:
 
 def _write_quietly(path: Path, data: bytes) -> None:
     """Replace a cache file atomically; a cache that can't be written is only slower."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        import threading
-
-        # Unique per thread too: two Registry objects of one process may write at once.
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    with suppress(OSError):
+        write_atomic(path, data)
 
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -382,19 +376,6 @@ def cache_root() -> Path:
     return Path(xdg) / "landmark"
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 class RemoteCache:
     """A bare partial clone of a remote repo kept between calls: later calls only fetch."""
 
@@ -406,7 +387,7 @@ class RemoteCache:
         self.path = cache_root() / "repos" / key
 
     def sync(self) -> RemoteRepo:
-        with _locked(self.path.with_suffix(".lock")):
+        with locked(self.path.with_suffix(".lock")):
             if not (self.path / "HEAD").exists():
                 self._clone()
             else:

@@ -4,10 +4,10 @@ a file is read or written). No other module imports ruamel."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomic
 from .errors import ConfigError
 
 
@@ -98,14 +98,4 @@ def dump_roundtrip(data: Any, path: Path) -> None:
     """Write atomically: a temp file in the same folder, then rename."""
     buf = io.StringIO()
     _rt().dump(data, buf)
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, buf.getvalue().encode("utf-8"))

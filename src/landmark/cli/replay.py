@@ -18,6 +18,7 @@ import os
 import sys
 
 from .. import gitrefs
+from ..atomic import write_atomic
 
 COMMANDS = frozenset({"show", "history", "stages"})
 FORMAT = b"landmark-replay-2"
@@ -115,11 +116,8 @@ def save(found: tuple[str, str], code: int, out: bytes, err: bytes) -> None:
     """Keep a successful run's output; never fail the command over it."""
     folder, key = found
     try:
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{key}.{os.getpid()}")
-        with open(tmp, "wb") as f:
-            f.write(marshal.dumps((code, out, err)))
-        os.replace(tmp, os.path.join(folder, key))
+        # (the temp file's name starts with a dot: the listing below passes it over)
+        write_atomic(os.path.join(folder, key), marshal.dumps((code, out, err)))
         with os.scandir(folder) as entries:
             saved = [(e.stat().st_mtime_ns, e.path) for e in entries if not e.name.startswith(".")]
         for _, path in sorted(saved)[:-KEEP]:

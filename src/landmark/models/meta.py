@@ -281,20 +281,8 @@ def dump_meta(meta: ModelMeta) -> str:
 
 def write_meta(directory: Path, meta: ModelMeta) -> Path:
     """Write ``landmark.yaml`` atomically (temp file, then rename)."""
+    from ..atomic import write_atomic
+
     path = meta_path(directory)
-    atomic_write(path, dump_meta(meta).encode())
+    write_atomic(path, dump_meta(meta).encode())
     return path
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

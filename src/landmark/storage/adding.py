@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import write_atomic
 from ..errors import Conflict, IntegrityError, InvalidInput, LandmarkError, NotFound
 from ..progress import Progress
 from .cache import READ_ONLY, Linker, ObjectCache, copy_file, reflink, repo_cache
 from .compare import drop_if_linked
-from .dvcfile import Output, atomic_write, parse_dvcfile, parse_lock, write_dvcfile
+from .dvcfile import Output, parse_dvcfile, parse_lock, write_dvcfile
 from .hashing import BLOCK, DirEntry, file_md5, manifest_bytes, manifest_hash
 from .ignore import IGNORE_FILE, Rules
 from .parallel import run_chunks
@@ -275,7 +276,7 @@ def add_to_gitignore(folder: str, name: str) -> bool:
     if text and not text.endswith("\n"):
         text += "\n"
     text += line + "\n"
-    atomic_write(Path(path), text.encode("utf-8", errors="surrogateescape"))
+    write_atomic(path, text.encode("utf-8", errors="surrogateescape"), mode=0o644)
     return True
 
 

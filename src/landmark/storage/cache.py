@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ..atomic import write_all, write_atomic
 from ..errors import ConfigError, IntegrityError, NotFound
 from . import dvcconfig
 from .hashing import DirEntry, data_md5, file_md5, is_hash, parse_manifest
@@ -50,23 +51,7 @@ def write_object(parent: str, dest: str, data: bytes, mode: int) -> None:
             finally:
                 os.close(fd)
             return
-    tmp = f"{parent}/{TMP_PREFIX}{os.path.basename(dest)}-{os.urandom(6).hex()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        try:
-            write_all(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(tmp, dest)
-    except BaseException:
-        unlink_quiet(tmp)
-        raise
-
-
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    write_atomic(dest, data, mode=mode, prefix=TMP_PREFIX)
 
 
 class ObjectFolders:

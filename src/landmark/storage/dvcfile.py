@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import yamlio
+from ..atomic import write_atomic
 from ..errors import ConfigError
 from .pathguard import check_hash
 
@@ -244,29 +243,12 @@ def write_dvcfile(path: Path, outs: list[Output]) -> bool:
     text = render_dvcfile(outs, existing)
     if text == existing:
         return False
-    atomic_write(path, text.encode())
+    write_atomic(path, text.encode(), mode=0o644)
     return True
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write through a temp file in the same folder and a rename: never a half-written file."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=os.fspath(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 __all__ = [
     "Output",
-    "atomic_write",
     "parse_dvcfile",
     "parse_lock",
     "read_dvcfile",

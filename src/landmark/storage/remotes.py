@@ -163,7 +163,7 @@ def _load(path: Path) -> Any:
 
 
 def _save(conf: Any, path: Path) -> None:
-    from .dvcfile import atomic_write
+    from ..atomic import write_atomic
 
     if path.name in ("config", "config.local") and path.parent.name == ".dvc":
         from .repo_root import ensure_dvc_dir
@@ -178,14 +178,14 @@ def _save(conf: Any, path: Path) -> None:
         conf.sections.insert(0, "core")
     lines = conf.write()
     text = "\n".join(lines) + "\n" if lines else ""
-    atomic_write(path, text.encode("utf-8"))
+    write_atomic(path, text.encode("utf-8"), mode=0o644)
     if path.name == "config.local":
         _ignore_local_config(path.parent)
 
 
 def _ignore_local_config(dvc_dir: Path) -> None:
     """Keep config.local (credentials) out of git, as ``dvc init`` does in ``.dvc/.gitignore``."""
-    from .dvcfile import atomic_write
+    from ..atomic import write_atomic
 
     ignore = dvc_dir / ".gitignore"
     try:
@@ -196,7 +196,7 @@ def _ignore_local_config(dvc_dir: Path) -> None:
         return
     if text and not text.endswith("\n"):
         text += "\n"
-    atomic_write(ignore, (text + "/config.local\n").encode("utf-8"))
+    write_atomic(ignore, (text + "/config.local\n").encode("utf-8"), mode=0o644)
 
 
 def _section_name(name: str) -> str:

@@ -8,8 +8,9 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ..atomic import write_atomic
 from ..errors import RepoError
-from .dvcfile import atomic_write
+from ..filelock import locked
 
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
 
@@ -47,10 +48,10 @@ def ensure_dvc_dir(root: Path) -> list[str]:
         return made
     dvc.mkdir(exist_ok=True)
     if not (dvc / "config").exists():
-        atomic_write(dvc / "config", b"")
+        write_atomic(dvc / "config", b"", mode=0o644)
         made.append(".dvc/config")
     if not (dvc / ".gitignore").exists():
-        atomic_write(dvc / ".gitignore", DVC_GITIGNORE.encode())
+        write_atomic(dvc / ".gitignore", DVC_GITIGNORE.encode(), mode=0o644)
         made.append(".dvc/.gitignore")
     return made
 
@@ -63,15 +64,8 @@ def repo_lock(root: Path) -> Iterator[None]:
     if not os.path.isdir(dvc):
         yield
         return
-    import fcntl
-
-    os.makedirs(os.path.join(dvc, "tmp"), exist_ok=True)
-    fd = os.open(os.path.join(dvc, "tmp", "landmark.lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with locked(os.path.join(dvc, "tmp", "landmark.lock")):
         yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 # -- paths inside the repository -------------------------------------------------------------

@@ -4,7 +4,6 @@ on the next add, checkout or status."""
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 import threading
@@ -13,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..atomic import write_atomic
 
 if TYPE_CHECKING:
     from .ignore import Rules
@@ -154,16 +155,9 @@ class StatCache:
     def _save_folders(self) -> None:
         if not self._folders_changed or self._folders is None:
             return
-        target = self._folders_file()
-        tmp = f"{target}.{os.getpid()}-{time.monotonic_ns()}.tmp"
         try:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with open(tmp, "wb") as f:
-                marshal.dump((FOLDERS_FORMAT, self._folders), f)
-            os.replace(tmp, target)
+            write_atomic(self._folders_file(), marshal.dumps((FOLDERS_FORMAT, self._folders)))
         except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             return  # only a cache
         self._folders_changed = False
 
@@ -311,15 +305,9 @@ class StatCache:
                 array("q", [v[2] for v in values]).tobytes(),
             )
         )
-        os.makedirs(os.path.dirname(self.file), exist_ok=True)
-        tmp = f"{self.file}.{os.getpid()}-{time.monotonic_ns()}.tmp"
         try:
-            with open(tmp, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, self.file)
+            write_atomic(self.file, blob)
         except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             return  # only a cache: failing to save it costs a re-hash next time
         self._load()
         self.updates, self.dropped = {}, set()

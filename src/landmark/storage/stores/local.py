@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ...atomic import write_all
 from ...errors import IntegrityError, LandmarkError, RemoteError
 from ..cache import (
     TMP_PREFIX,
@@ -20,7 +21,6 @@ from ..cache import (
     ObjectFolders,
     unlink_quiet,
     walk_objects,
-    write_all,
     write_object,
 )
 from ..hashing import data_md5
