@@ -21,7 +21,7 @@ SECTIONS = {
     "Model files": ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"],
     "Models": ["log-model", "import-mlflow", "describe-model"],
     "Serving": ["serve"],
-    "Deploying": [],
+    "Deploying": ["predict"],
 }
 ALIASES = {"promote": "assign"}
 # Commands defined outside this module, imported only when named (or listed by --help), so
@@ -32,6 +32,7 @@ LAZY = {
     ),
     **dict.fromkeys(["log-model", "import-mlflow", "describe-model"], "models"),
     "serve": "serve",
+    "predict": "batch",
 }
 
 
