@@ -40,6 +40,7 @@ __all__ = [
     "remove",
     "save_model",
     "show",
+    "spark_udf",
     "stages",
     "state",
     "unassign",
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
     from .models.log import log_model
     from .registry import Registry
     from .serve.client import Client
+    from .spark import spark_udf
     from .storage.get import get
 
     __version__: str
@@ -97,6 +99,7 @@ _MODELS = {
     "log_model": "landmark.models.log",
     "get": "landmark.storage.get",
     "Client": "landmark.serve.client",
+    "spark_udf": "landmark.spark",
 }
 
 
