@@ -47,11 +47,11 @@ def _bar() -> RichBar | None:
 )  # fmt: skip
 @click.option("--method", default="predict", show_default=True, help="Method to call.")
 @click.option(
-    "--chunk-rows", default=DEFAULT_CHUNK_ROWS, show_default=True, type=click.IntRange(min=1),
+    "--chunk-rows", default=DEFAULT_CHUNK_ROWS, show_default=True, type=int,
     help="Rows read, checked and scored at a time (memory grows with it).",
 )  # fmt: skip
 @click.option(
-    "--on-error", default="fail", show_default=True, type=click.Choice(["fail", "skip"]),
+    "--on-error", default="fail", show_default=True, metavar="[fail|skip]",
     help="A row that does not fit the signature: stop, or leave it out and count it.",
 )  # fmt: skip
 @click.option("--trust", is_flag=True, help="Load models whose files can run code (pickle...).")
@@ -66,7 +66,12 @@ def predict(
     temporary name and renamed when complete.
     """
     from ..batch import predict_file
+    from ..errors import InvalidInput
 
+    if chunk_rows < 1:
+        raise InvalidInput("--chunk-rows must be 1 or more")
+    if on_error not in ("fail", "skip"):
+        raise InvalidInput(f"--on-error takes fail or skip, not {on_error!r}")
     bar = _bar()
     try:
         report = predict_file(
