@@ -36,6 +36,7 @@ __all__ = [
     "latest",
     "load_model",
     "log_model",
+    "predict_file",
     "register",
     "remove",
     "save_model",
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
         state,
         unassign,
     )
+    from .batch import predict_file
     from .errors import (
         ConfigError,
         Conflict,
@@ -97,6 +99,7 @@ _MODELS = {
     "save_model": "landmark.models.api",
     "load_model": "landmark.models.api",
     "log_model": "landmark.models.log",
+    "predict_file": "landmark.batch",
     "get": "landmark.storage.get",
     "Client": "landmark.serve.client",
     "spark_udf": "landmark.spark",
