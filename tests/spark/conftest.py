@@ -7,8 +7,10 @@ driver on 127.0.0.1, small memory, and this interpreter for the Python workers.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,8 +100,61 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.filterwarnings(rule))
 
 
+class ClusterJob:
+    """cluster_job.py on local-cluster, started in its own process before the local[2]
+    session so that the two overlap; ``result()`` waits for it."""
+
+    def __init__(self, model_dir: Path, work: Path) -> None:
+        self.out = work / "out.json"
+        self.log = work / "job.log"
+        job = Path(__file__).with_name("cluster_job.py")
+        env = {k: v for k, v in os.environ.items() if k != "PYSPARK_SUBMIT_ARGS"}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-W", "ignore::FutureWarning", str(job), str(model_dir),
+                 str(work / "conf"), str(self.out)],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
+
+    def result(self, timeout: float = 300) -> dict[str, Any]:
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        assert code == 0, f"cluster_job.py exited with {code}:\n{self.log.read_text()[-4000:]}"
+        result: dict[str, Any] = json.loads(self.out.read_text())
+        return result
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def cluster_job(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model_dir: Path
+) -> Iterator[ClusterJob | None]:
+    """The local-cluster job, when a collected test needs it (None otherwise)."""
+    wanted = any(
+        "cluster_job" in getattr(item, "fixturenames", ()) for item in request.session.items
+    )
+    if not wanted or java_missing():
+        yield None
+        return
+    job = ClusterJob(model_dir, tmp_path_factory.mktemp("cluster"))
+    try:
+        yield job
+    finally:
+        job.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(
+    tmp_path_factory: pytest.TempPathFactory, cluster_job: ClusterJob | None
+) -> Iterator[Any]:
     reason = java_missing()
     if reason:
         pytest.skip(reason)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ import landmark
 from landmark.errors import InvalidInput, NotFound, SignatureError, UnsafeModel
 
 from ..conftest import GitRepo
-from .conftest import COLUMNS, frame, java_missing, train
+from .conftest import COLUMNS, ClusterJob, frame, java_missing, train
 
 
 def scored(spark: Any, column: Any, rows: int = 1000, seed: int = 1, parts: int = 8) -> Any:
@@ -128,19 +125,12 @@ def test_loaded_once_per_worker_from_the_shipped_archive(
     assert 1 <= udf.loads <= 2  # one load per Python worker, not per task or batch
 
 
-@pytest.mark.skipif(java_missing() is not None, reason=str(java_missing()))
-def test_local_cluster(model_dir: Path, tmp_path: Path) -> None:
-    """Two executor JVMs with their own Python workers (a fresh process: one SparkContext a
-    process, and this one already has local[2])."""
-    job = Path(__file__).with_name("cluster_job.py")
-    out = tmp_path / "out.json"
-    proc = subprocess.run(
-        [sys.executable, "-W", "ignore::FutureWarning", str(job), str(model_dir),
-         str(tmp_path / "conf"), str(out)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    got = json.loads(out.read_text())
+def test_local_cluster(cluster_job: ClusterJob | None, model_dir: Path) -> None:
+    """Two executor JVMs with their own Python workers, in a fresh process (one SparkContext
+    a process; this one has local[2]) started with the session (see conftest.ClusterJob)."""
+    if cluster_job is None:
+        pytest.skip(str(java_missing()))
+    got = cluster_job.result()
     data = frame(2000, seed=3)
     local = landmark.load_model(model_dir)
     assert got["ids"] == list(range(2000))
