@@ -21,7 +21,7 @@ SECTIONS = {
     "Model files": ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"],
     "Models": ["log-model", "import-mlflow", "describe-model"],
     "Serving": ["serve"],
-    "Deploying": ["predict"],
+    "Deploying": ["predict", "build"],
 }
 ALIASES = {"promote": "assign"}
 # Commands defined outside this module, imported only when named (or listed by --help), so
@@ -33,6 +33,7 @@ LAZY = {
     **dict.fromkeys(["log-model", "import-mlflow", "describe-model"], "models"),
     "serve": "serve",
     "predict": "batch",
+    "build": "build",
 }
 
 
