@@ -318,8 +318,12 @@ def _jsonl_chunks(path: Path, chunk_rows: int, progress: Progress) -> Iterator[_
                 row += 1
                 try:
                     value = json.loads(line)
-                except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
-                    reason = getattr(e, "msg", None) or "not UTF-8"
+                except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError
+                    reason = (
+                        "nested too deeply"
+                        if isinstance(e, RecursionError)
+                        else getattr(e, "msg", None) or "not UTF-8"
+                    )
                     bad.append(RowProblem(row, f"line {line_no:,} is not valid JSON ({reason})"))
                     continue
                 if not isinstance(value, dict):
@@ -611,17 +615,46 @@ def _csv_rows(frame: Any) -> bytes:
         import pyarrow as pa
         import pyarrow.csv as pa_csv
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = _arrow_table(frame)
         sink = pa.BufferOutputStream()
         options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
         pa_csv.write_csv(table, sink, options)
         return bytes(sink.getvalue())
     except ImportError:
         pass
-    except (pa.ArrowException, TypeError, ValueError):  # mixed types in an object column...
+    except LandmarkError:  # columns Arrow cannot take: pandas writes them as they are
         pass
     text: str = frame.to_csv(header=False, index=False, lineterminator="\n")
     return text.encode("utf-8")
+
+
+def _arrow_table(frame: Any) -> Any:
+    """``frame`` as an Arrow table; a column of mixed values (JSON's ``1`` and ``"a"`` in one
+    column) is written as text."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        pass
+    mixed = frame.copy()
+    for name, column in mixed.items():
+        if column.dtype == object:
+            mixed[name] = column.map(_as_text)
+    try:
+        return pa.Table.from_pandas(mixed, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError) as e:
+        raise InvalidInput(f"the output cannot be written as Arrow data ({one_line(e)})") from e
+
+
+def _as_text(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str)
+    return str(value)
 
 
 def _json_lines(frame: Any) -> str:
@@ -696,7 +729,7 @@ class _Writer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = _arrow_table(frame)
         if self._parquet is None:
             self._schema = table.schema
             self._parquet = pq.ParquetWriter(self._fh, table.schema)

@@ -335,3 +335,22 @@ def test_an_output_column_the_input_has(tmp_path: Path, model: Any) -> None:
     df["prediction"] = 1
     with pytest.raises(InvalidInput, match=r"already has a column 'prediction'"):
         landmark.predict_file(model, write(df, tmp_path / "in.csv"), tmp_path / "out.csv")
+
+
+def test_mixed_and_nested_json_values(tmp_path: Path, model: Any) -> None:
+    good = '"tenure": 1, "charges": 2.5, "age": 30, "calls": 4'
+    infile = tmp_path / "in.jsonl"
+    infile.write_text(
+        f'{{{good}, "note": 7}}\n{{{good}, "note": "seven"}}\n{{{good}, "note": [1, {{"a": 2}}]}}\n'
+        + "[" * 100_000
+        + "\n"
+    )
+    for ext in (".parquet", ".csv", ".jsonl"):
+        out = tmp_path / f"out{ext}"
+        report = landmark.predict_file(model, infile, out, on_error="skip")
+        assert (report.rows_written, report.rows_skipped) == (3, 1)
+        assert report.skipped[0].problem == "line 4 is not valid JSON (nested too deeply)"
+        assert len(read(out)) == 3
+    assert pd.read_parquet(tmp_path / "out.parquet")["note"].tolist() == [
+        "7", "seven", '[1, {"a": 2}]'
+    ]  # fmt: skip
