@@ -21,7 +21,7 @@ SECTIONS = {
     "Model files": ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"],
     "Models": ["log-model", "import-mlflow", "describe-model"],
     "Serving": ["serve"],
-    "Deploying": ["predict", "build"],
+    "Deploying": ["predict", "build", "ci", "hook", "watch"],
 }
 ALIASES = {"promote": "assign"}
 # Commands defined outside this module, imported only when named (or listed by --help), so
@@ -34,6 +34,7 @@ LAZY = {
     "serve": "serve",
     "predict": "batch",
     "build": "build",
+    **dict.fromkeys(["ci", "hook", "watch"], "actions"),
 }
 
 
