@@ -62,12 +62,40 @@ def _origin() -> tuple[Path | None, bool]:
     return (path, False) if path.is_file() and path.suffix == ".whl" else (None, False)
 
 
+# Wheels built in this process, by the source files they were built from: a second build
+# of unchanged sources copies the wheel (a test session or a script building several images).
+_BUILT: dict[str, Path] = {}
+_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "setup.py", "setup.cfg")
+
+
+def _fingerprint(tree: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(str(tree).encode())
+    paths = [tree / n for n in _SOURCES if (tree / n).is_file()]
+    if (tree / "src").is_dir():
+        paths += sorted(
+            p for p in (tree / "src").rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        )
+    for p in paths:
+        st = p.stat()
+        digest.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def _build(tree: Path, dest: Path) -> Path:
+    key = _fingerprint(tree)
+    cached = _BUILT.get(key)
+    if cached is not None and cached.is_file():
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / cached.name
+        shutil.copy2(cached, target)
+        return target
     work = Path(tempfile.mkdtemp(prefix="landmark-wheel-"))
     try:
         copy = work / "src-tree"
         copy.mkdir()
-        for name in ("pyproject.toml", "README.md", "LICENSE", "setup.py", "setup.cfg"):
+        for name in _SOURCES:
             if (tree / name).is_file():
                 shutil.copy2(tree / name, copy / name)
         if (tree / "src").is_dir():
@@ -96,9 +124,19 @@ def _build(tree: Path, dest: Path) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         target = dest / wheels[0].name
         shutil.copy2(wheels[0], target)
+        keep = Path(tempfile.mkdtemp(prefix="landmark-wheel-cache-")) / wheels[0].name
+        shutil.copy2(wheels[0], keep)
+        _BUILT[key] = keep
+        _forget_at_exit(keep.parent)
         return target
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _forget_at_exit(folder: Path) -> None:
+    import atexit
+
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 def landmark(dest: Path) -> Landmark:
