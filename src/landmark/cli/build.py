@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .commands import repo_option
+
+if TYPE_CHECKING:
+    from ..build.source import Model
 
 
 def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _model(ref: str, repo: str, name: str | None, judge: bool = True) -> object:
+def _model(ref: str, repo: str, name: str | None, judge: bool = True) -> Model:
     from ..build.source import check_name, resolve
 
     return resolve(ref, repo, check_name(name) if name else None, judge=judge)
@@ -46,10 +50,8 @@ def docker(
 ) -> None:
     """Write a Dockerfile and build context that serve REF with landmark serve on 8080."""
     from ..build.docker import build_docker
-    from ..build.source import Model
 
     model = _model(ref, repo, name)
-    assert isinstance(model, Model)
     built = build_docker(model, out, force=force, trust=trust, python=python, report=_say)
     click.echo(f"landmark build docker: {model.label} -> {built.path} (FROM {built.base})")
     click.echo(f"  docker build -t {model.name}:{model.version or 'latest'} {built.path}")
@@ -73,11 +75,9 @@ def venv(
     python: str | None, pip_args: tuple[str, ...], no_compile: bool,
 ) -> None:  # fmt: skip
     """Build a folder with a venv, the model and bin/serve, which serves it offline."""
-    from ..build.source import Model
     from ..build.venv import build_venv
 
     model = _model(ref, repo, name)
-    assert isinstance(model, Model)
     built = build_venv(
         model, out, force=force, trust=trust, python=python, pip_args=pip_args,
         compile=not no_compile, report=_say,
@@ -104,10 +104,8 @@ def oci(
 ) -> None:  # fmt: skip
     """Write the model's files as an OCI image archive (/models/NAME, FROM scratch)."""
     from ..build.oci import build_oci
-    from ..build.source import Model
 
     model = _model(ref, repo, name)
-    assert isinstance(model, Model)
     built = build_oci(
         model, out, tag=tag, force=force, os_arch=os_arch, compress=not uncompressed,
         push=push, plain_http=plain_http, report=_say,
