@@ -67,7 +67,10 @@ SMALL_CHUNK = 10_000
 TARGET_VS_FLOOR = 1.5
 TARGET_VS_MLFLOW = 5.0
 TIMEOUT_S = 1800
-CHUNK_FACTOR = 4  # what a chunk may cost: its text, parsed columns, outputs, the CSV written
+# What one chunk may hold at once, in multiples of its CSV text: the text, the parser's
+# tokens, the parsed frame, the columns cast to the signature, the output frame, its Arrow
+# table and the CSV bytes written. Memory that grows with the file, not the chunk, breaks it.
+CHUNK_FACTOR = 8
 
 ENV = {
     # No usage reports from MLflow: nothing outside this machine is reached, and a report
