@@ -135,14 +135,14 @@ _FILTER_HELP = (
 
 
 def parse_filter(text: str) -> Filter:
-    kind_text, sep, rest = text.strip().partition(":")
+    kind_text, _, rest = text.strip().partition(":")
     if kind_text in ("*", "any", ""):
         kind = None
     elif kind_text in VERBS:
         kind = VERBS[kind_text]
     else:
         raise InvalidInput(f"--on {text!r}: unknown event {kind_text!r}; {_FILTER_HELP}")
-    if not sep and not kind_text:
+    if not kind_text and not rest:
         raise InvalidInput(f"--on {text!r}: empty filter; {_FILTER_HELP}")
     name_text, hash_, stage_text = rest.partition("#")
     name = _pattern(name_text, text, "name") if name_text not in ("", "*") else None
