@@ -405,10 +405,11 @@ def _column_gaps(data: Any) -> dict[str, int]:
         return dict(zip(names, (int(c) for c in counts), strict=True))
     gaps: dict[str, int] = {}
     for name, column in data.items():
-        kind = column.dtype.kind
+        numpy_kind = type(column.dtype).__module__.startswith("numpy")
+        kind = column.dtype.kind if numpy_kind else "?"  # pandas' nullable Int64 holds pd.NA
         if kind in "iub":
             gaps[str(name)] = 0
-        elif kind in "fc" and type(column.dtype).__module__.startswith("numpy"):
+        elif kind in "fc":
             np = _mod("numpy")
             gaps[str(name)] = int(np.isnan(column.to_numpy()).sum())
         else:
