@@ -90,13 +90,9 @@ def build_docker(
     report: Callable[[str], None] | None = None,
 ) -> Built:
     """Write the Dockerfile and build context of ``model`` to the folder ``out``."""
-    from ..errors import InvalidInput, UnsafeModel
+    from ..errors import InvalidInput
 
-    if not model.safe and not trust:
-        raise UnsafeModel(
-            f"{model.label} {model.unsafe_reason or 'can run code when loaded'}; pass --trust "
-            "to build an image that serves it with --trust"
-        )
+    model.check_trusted(trust, "an image")
     target = check_output(out, model.directory, force=force, is_dir=True)
     version = python or model.python
     if python is not None and not _is_minor(python):

@@ -31,6 +31,17 @@ class Model:
     safe: bool = True
     unsafe_reason: str = ""
 
+    def check_trusted(self, trust: bool, what: str) -> None:
+        """UnsafeModel unless the model is safe or ``trust``: ``what`` is the thing built
+        (``an image``, ``a folder``), which then serves it with --trust."""
+        if not self.safe and not trust:
+            from ..errors import UnsafeModel
+
+            raise UnsafeModel(
+                f"{self.label} {self.unsafe_reason or 'can run code when loaded'}; pass --trust "
+                f"to build {what} that serves it with --trust"
+            )
+
     @property
     def label(self) -> str:
         """``churn v1.2.0 (prod)``: for messages."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InvalidInput, LandmarkError, UnsafeModel, one_line
+from ..errors import InvalidInput, LandmarkError, one_line
 from .files import check_output, copy_model, relink, staged_dir
 from .source import Model
 from .wheel import landmark
@@ -72,11 +72,7 @@ def build_venv(
     report: Callable[[str], None] | None = None,
 ) -> Built:
     """Build the serving folder of ``model`` at ``out``."""
-    if not model.safe and not trust:
-        raise UnsafeModel(
-            f"{model.label} {model.unsafe_reason or 'can run code when loaded'}; pass --trust "
-            "to build a folder that serves it with --trust"
-        )
+    model.check_trusted(trust, "a folder")
     target = check_output(out, model.directory, force=force, is_dir=True)
     interpreter = python or sys.executable
     version = _version(interpreter)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .commands import repo_option
+from .commands import F, repo_option
 
 _ON_HELP = (
     "Act only on matching events: KIND[:NAME][#STAGE], e.g. 'assign:churn#prod' (repeatable)."
@@ -76,6 +76,24 @@ def _top() -> Path:
     return Path.cwd() if repo.bare else repo.path
 
 
+def _action_options(f: F) -> F:
+    """What to do on each event, shared by ``hook install`` and ``watch``."""
+    for option in reversed(
+        [
+            click.option("--on", "on", multiple=True, metavar="FILTER", help=_ON_HELP),
+            click.option("--run", "run", metavar="CMD", help="Shell command run once per event."),
+            click.option("--webhook", metavar="URL", help="POST each event as signed JSON to URL."),
+            click.option(
+                "--secret-file",
+                type=click.Path(dir_okay=False),
+                help="File whose first line is the webhook's HMAC-SHA256 key.",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
 @click.group("hook")
 def hook() -> None:
     """Install a post-receive hook that acts on pushed registry tags."""
@@ -84,14 +102,7 @@ def hook() -> None:
 @hook.command("install")
 @click.argument("name", metavar="post-receive", type=click.Choice(["post-receive"]))
 @repo_option
-@click.option("--on", "on", multiple=True, metavar="FILTER", help=_ON_HELP)
-@click.option("--run", "run", metavar="CMD", help="Shell command run once per event.")
-@click.option("--webhook", metavar="URL", help="POST each event as signed JSON to URL.")
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False),
-    help="File whose first line is the webhook's HMAC-SHA256 key.",
-)
+@_action_options
 @click.option("--chain", is_flag=True, help="Keep an existing hook: it runs first.")
 @click.option("--force", is_flag=True, help="Replace an existing hook that is not landmark's.")
 def hook_install(
@@ -140,14 +151,7 @@ ci.add_command(ci_init, "init")
 
 @click.command("watch")
 @repo_option
-@click.option("--on", "on", multiple=True, metavar="FILTER", help=_ON_HELP)
-@click.option("--run", "run", metavar="CMD", help="Shell command run once per event.")
-@click.option("--webhook", metavar="URL", help="POST each event as signed JSON to URL.")
-@click.option(
-    "--secret-file",
-    type=click.Path(dir_okay=False),
-    help="File whose first line is the webhook's HMAC-SHA256 key.",
-)
+@_action_options
 @click.option(
     "--interval", default=30.0, show_default=True, type=float, help="Seconds between fetches."
 )

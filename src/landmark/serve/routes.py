@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from ..errors import InvalidInput, LandmarkError
 from . import codec
-from .app import OPEN, HTTPError, Server, _line, _status, check_token, request_id
+from .app import _DECODE_INLINE, OPEN, HTTPError, Server, _line, _status, check_token, request_id
 from .batching import BatchError
 
 if TYPE_CHECKING:
@@ -122,14 +122,10 @@ def build(server: Server) -> Starlette:
         metrics.rows.labels(*labels).inc(_rows(data))
         return answer, took * 1000
 
-    async def decode(served: Served, method: str, body: bytes, parse: Callable[[], Any]) -> Any:
-        if method not in served.model.endpoints:
-            raise HTTPError(
-                404,
-                f"model {served.name!r} has no method {method!r} "
-                f"(it serves {', '.join(served.model.endpoints)})",
-            )
-        if len(body) <= 64 * 1024:
+    async def decode(body: bytes, parse: Callable[[], Any]) -> Any:
+        """``parse()`` on the event loop for small bodies, in a worker thread for large ones
+        (the method was checked by ``_input_sig``)."""
+        if len(body) <= _DECODE_INLINE:
             return parse()
         return await asyncio.get_running_loop().run_in_executor(server.executor, parse)
 
@@ -144,7 +140,7 @@ def build(server: Server) -> Starlette:
         served = slot.current  # read once: this request keeps this version
         body = await _body(request, opts.max_body)
         sig = _input_sig(served, method)
-        data = await decode(served, method, body, lambda: codec.decode(body, sig))
+        data = await decode(body, lambda: codec.decode(body, sig))
         answer, ms = await run(slot, served, method, data, rid)
         server.shadow(slot, served, method, data, answer, rid, ms)
         encoded = codec.encode(answer)
@@ -255,8 +251,6 @@ def build(server: Server) -> Starlette:
         method = "predict"
         sig = _input_sig(served, method)
         req = await decode(
-            served,
-            method,
             body,
             lambda: oip.decode_request(body, header_length=header_length, signature=sig),
         )
