@@ -354,6 +354,86 @@ class Repo:
             raise GitError(f"could not push to {remote!r}: {_first_line(proc.stderr)}")
 
 
+class ObjectReader:
+    """One long-lived ``git cat-file --batch``: objects by name, one round trip each.
+
+    For many small reads whose names are only known as earlier ones are parsed (a walk of
+    trees, the files they name): no process per object, and nothing read that is not asked
+    for. A context manager; ``close`` ends the process.
+    """
+
+    def __init__(self, repo: Repo) -> None:
+        global _ENV
+        if _ENV is None:
+            _ENV = _env()
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=repo.path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_ENV,
+        )
+
+    def get(self, name: str) -> tuple[str, str, bytes] | None:
+        """(oid, type, body) of an object (``sha``, ``rev^{tree}``, ``rev:path``); None when
+        there is none."""
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        if "\n" in name:
+            return None
+        try:
+            proc.stdin.write(name.encode(errors="surrogateescape") + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+        except (BrokenPipeError, OSError) as e:
+            raise GitError("git cat-file stopped answering") from e
+        if len(header) != 3:  # "<name> missing" or "ambiguous"
+            return None
+        body = proc.stdout.read(int(header[2]) + 1)[:-1]
+        return header[0].decode(), header[1].decode(), body
+
+    def close(self) -> None:
+        proc = self._proc
+        if proc.poll() is None:
+            with suppress(OSError):
+                assert proc.stdin is not None
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def parse_tree(body: bytes, oid_len: int) -> list[tuple[str, str, str]]:
+    """(mode, name, hex oid) of each entry of a raw tree object."""
+    entries = []
+    pos = 0
+    end = len(body)
+    while pos < end:
+        space = body.index(b" ", pos)
+        nul = body.index(b"\0", space)
+        oid = body[nul + 1 : nul + 1 + oid_len]
+        entries.append(
+            (
+                body[pos:space].decode(),
+                body[space + 1 : nul].decode(errors="surrogateescape"),
+                oid.hex(),
+            )
+        )
+        pos = nul + 1 + oid_len
+    return entries
+
+
 def _write_quietly(path: Path, data: bytes) -> None:
     """Replace a cache file atomically; a cache that can't be written is only slower."""
     with suppress(OSError):
