@@ -17,6 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 SECTIONS = {
     "Registering and promoting": ["register", "assign", "unassign", "deregister", "deprecate"],
     "Querying": ["show", "history", "describe", "check-ref", "stages", "doctor"],
+    "Comparing": ["compare", "experiments", "plots", "lineage"],
     "Annotating": ["annotate", "remove"],
     "Model files": ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"],
     "Models": ["log-model", "import-mlflow", "describe-model"],
@@ -31,6 +32,7 @@ LAZY = {
         ["add", "checkout", "status", "push", "pull", "fetch", "get", "remote", "gc"], "storage"
     ),
     **dict.fromkeys(["log-model", "import-mlflow", "describe-model"], "models"),
+    **dict.fromkeys(["compare", "experiments", "plots", "lineage"], "compare"),
     "serve": "serve",
     "predict": "batch",
     "build": "build",
@@ -150,12 +152,15 @@ def _done(reg: Registry, result: Event | Deleted | Plan, what: str, push: bool) 
 @click.option("--bump-major", is_flag=True, help="Bump the major part of the latest version.")
 @click.option("--bump-minor", is_flag=True, help="Bump the minor part of the latest version.")
 @click.option("--bump-patch", is_flag=True, help="Bump the patch part (the default).")
+@click.option(
+    "--from-exp", "from_exp", metavar="EXP", help="Register the commit of DVC experiment EXP."
+)
 def register(
     repo: str, name: str, ref: str, version: str | None, message: str | None, simple: str,
     force: bool, push: bool, sign: bool, dry_run: bool, bump_major: bool, bump_minor: bool,
-    bump_patch: bool,
+    bump_patch: bool, from_exp: str | None,
 ) -> None:  # fmt: skip
-    """Register a version of NAME at REF (default HEAD)."""
+    """Register a version of NAME at REF (default HEAD), or at experiment --from-exp EXP."""
     from ..errors import InvalidInput
 
     bumps = [
@@ -164,11 +169,28 @@ def register(
     if len(bumps) > 1:
         raise InvalidInput("give one --bump-* flag at most")
     reg = _registry(repo)
+    exp = None
+    if from_exp is not None:
+        from ..experiments import experiment_for_register
+
+        if ref != "HEAD":
+            raise InvalidInput("give either REF or --from-exp, not both")
+        exp = experiment_for_register(reg.repo, from_exp)
+        ref = exp.rev
     e = reg.register(
         name, ref, version=version, bump=bumps[0] if bumps else None, message=message,
         simple=_simple(simple), force=force, push=push, sign=sign, dry_run=dry_run,
     )  # fmt: skip
     _done(reg, e, "registers version", push)
+    if exp is not None and not dry_run:
+        from ..experiments import push_experiment
+
+        click.echo(
+            f"Registered experiment '{exp.name}' ({exp.rev[:7]}, baseline {exp.baseline[:7]})"
+        )
+        if push and reg.repo.url is None:
+            push_experiment(reg.repo, exp)
+            click.echo(f"Pushed experiment ref '{exp.ref}' to origin")
 
 
 @cli.command()
