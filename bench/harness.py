@@ -9,12 +9,14 @@ on ``sys.path``).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,21 @@ def isolated_env(
     return env
 
 
+def dvc_env(home: Path, site_cache: Path, **extra: str) -> dict[str, str]:
+    """``isolated_env`` for git, landmark and dvc: dvc would otherwise try to send usage
+    analytics, and keep its per-repo state database in /var/tmp/dvc, shared with every other
+    dvc run on the machine."""
+    return isolated_env(
+        home,
+        os.environ,
+        ("GIT_", "DVC_", "LANDMARK_"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        DVC_NO_ANALYTICS="1",
+        DVC_SITE_CACHE_DIR=str(site_cache),
+        **extra,
+    )
+
+
 def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str], stdin: bytes | None = None) -> str:
     """Run a command to completion; its stdout, or CommandFailed with its stderr."""
     proc = subprocess.run(
@@ -79,6 +96,84 @@ def timed(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> tuple[float
     started = time.perf_counter()
     out = run(argv, cwd=cwd, env=env)
     return time.perf_counter() - started, out
+
+
+def secs(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def render(header: list[str], body: list[list[str]], left: set[int]) -> str:
+    """A plain-text table: columns in ``left`` read left to right, the others line up on the
+    right (figures)."""
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return " | ".join(
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in body)])
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a figure should meet: at most ``max_s`` seconds, at least ``min_ratio`` times the
+    peer's speed (either may be absent)."""
+
+    max_s: float | None = None
+    min_ratio: float | None = None
+
+    def describe(self, peer: str) -> str:
+        parts = []
+        if self.min_ratio is not None:
+            parts.append(f">={self.min_ratio:g}x {peer}")
+        if self.max_s is not None:
+            parts.append(f"<={self.max_s:g} s")
+        return ", ".join(parts) or "-"
+
+    def verdict(
+        self,
+        landmark: float | None,
+        other: float | None,
+        peer: str,
+        words: tuple[str, str] = ("pass", "FAIL"),
+    ) -> str:
+        """``words[0]`` when met, ``words[1]`` when not; "-" without a target, "n/a" without
+        landmark's figure, and a note when only the seconds could be checked."""
+        met, missed = words
+        if self.max_s is None and self.min_ratio is None:
+            return "-"
+        if landmark is None:
+            return "n/a"
+        if self.max_s is not None and landmark > self.max_s:
+            return missed
+        if self.min_ratio is not None:
+            if other is None:
+                return f"{met} (no {peer})"  # only the absolute part could be checked
+            if other / landmark < self.min_ratio:
+                return missed
+        return met
+
+
+def results_table(rows: Sequence[Mapping[str, Any]], first: str, peer: str) -> str:
+    """The side-by-side table: ``first`` (the row's name), landmark's and the peer's seconds,
+    their ratio, the target and the verdict, from rows with the keys ``first``,
+    ``landmark_s``, ``{peer}_s``, ``ratio``, ``target`` and ``verdict``."""
+    header = [first, "landmark (s)", f"{peer} (s)", f"{peer}/landmark", "target", "result"]
+    body = [
+        [
+            r[first],
+            secs(r["landmark_s"]),
+            secs(r[f"{peer}_s"]),
+            "n/a" if r["ratio"] is None else f"{r['ratio']:.1f}x",
+            r["target"],
+            r["verdict"],
+        ]
+        for r in rows
+    ]
+    return render(header, body, {0, 4, 5})
 
 
 def resolve_exe(given: str | None, default: Path, fallback: str, label: str) -> Path:

@@ -69,6 +69,7 @@ import harness
 from harness import (
     IDENTITY_EMAIL,
     IDENTITY_NAME,
+    Target,
     log,
     resolve_exe,
     run,
@@ -327,34 +328,6 @@ def time_register_assign(tool: Tool, repo: Path, env: dict[str, str]) -> WriteRe
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Target:
-    max_s: float | None = None
-    min_ratio: float | None = None  # how many times faster than gto
-
-    def describe(self) -> str:
-        parts = []
-        if self.min_ratio is not None:
-            parts.append(f">={self.min_ratio:g}x gto")
-        if self.max_s is not None:
-            parts.append(f"<={self.max_s:g} s")
-        return ", ".join(parts) or "-"
-
-    def verdict(self, landmark: float | None, gto: float | None) -> str:
-        if self.max_s is None and self.min_ratio is None:
-            return "-"
-        if landmark is None:
-            return "n/a"
-        if self.max_s is not None and landmark > self.max_s:
-            return "FAIL"
-        if self.min_ratio is not None:
-            if gto is None:
-                return "pass (no gto)"  # only the absolute part could be checked
-            if gto / landmark < self.min_ratio:
-                return "FAIL"
-        return "pass"
-
-
 NO_TARGET = Target()
 SHOW_TARGET = Target(max_s=0.2, min_ratio=100)
 WRITE_TARGET = Target(max_s=0.3)
@@ -378,38 +351,9 @@ class Row:
             "ratio": ratio,
             "landmark_runs": self.landmark.runs if self.landmark else [],
             "gto_runs": self.gto.runs if self.gto else [],
-            "target": self.target.describe(),
-            "verdict": self.target.verdict(lm, peer),
+            "target": self.target.describe("gto"),
+            "verdict": self.target.verdict(lm, peer, "gto"),
         }
-
-
-def render_table(rows: list[dict[str, Any]]) -> str:
-    def secs(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:.3f}"
-
-    header = ["operation", "landmark (s)", "gto (s)", "gto/landmark", "target", "result"]
-    body = [
-        [
-            f["operation"],
-            secs(f["landmark_s"]),
-            secs(f["gto_s"]),
-            "n/a" if f["ratio"] is None else f"{f['ratio']:.1f}x",
-            f["target"],
-            f["verdict"],
-        ]
-        for f in rows
-    ]
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        # Operation and target read left to right; figures line up on the right.
-        return " | ".join(
-            c.ljust(w) if i in (0, 4, 5) else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    rule = "-+-".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(r) for r in body)])
 
 
 def first_difference(ours: Any, theirs: Any, path: str = "$") -> str | None:
@@ -601,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_in_workdir(args, "landmark-bench-", benchmark)
     if isinstance(report, int):
         return report
-    print(render_table(report["results"]))
+    print(harness.results_table(report["results"], "operation", "gto"))
     print()
     for check in report["checks"]:
         mark = {True: "ok", False: "DIFFERENT", None: "(not compared)"}[check["ok"]]

@@ -72,9 +72,11 @@ from typing import Any
 import harness
 from harness import (
     log,
+    render,
     resolve_exe,
     run,
     run_in_workdir,
+    secs,
     timed,
 )
 
@@ -89,20 +91,6 @@ CHUNK = 64 * 1024 * 1024
 
 class WrongBytes(Exception):
     pass
-
-
-def isolated_env(home: Path, site_cache: Path) -> dict[str, str]:
-    """The environment for git and both CLIs: a fixed identity and no outside configuration.
-    dvc would otherwise try to send usage analytics, and keep its per-repo state database in
-    /var/tmp/dvc, shared with every other dvc run on the machine."""
-    return harness.isolated_env(
-        home,
-        os.environ,
-        ("GIT_", "DVC_", "LANDMARK_"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        DVC_NO_ANALYTICS="1",
-        DVC_SITE_CACHE_DIR=str(site_cache),
-    )
 
 
 def git(repo: Path, env: dict[str, str], *args: str) -> str:
@@ -471,39 +459,6 @@ def target_for(dataset: str, step: str) -> Target:
     return Target()
 
 
-def secs(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
-
-
-def render(header: list[str], body: list[list[str]], left: set[int]) -> str:
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return " | ".join(
-            c.ljust(w) if i in left else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    rule = "-+-".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(r) for r in body)])
-
-
-def render_results(rows: list[dict[str, Any]]) -> str:
-    header = ["operation", "landmark (s)", "dvc (s)", "dvc/landmark", "target", "result"]
-    body = [
-        [
-            r["operation"],
-            secs(r["landmark_s"]),
-            secs(r["dvc_s"]),
-            "n/a" if r["ratio"] is None else f"{r['ratio']:.1f}x",
-            r["target"],
-            r["verdict"],
-        ]
-        for r in rows
-    ]
-    return render(header, body, {0, 4, 5})
-
-
 def render_floor(rows: list[dict[str, Any]]) -> str:
     header = ["floor", "seconds", "compared with", "ratio", "target", "result"]
     body = [
@@ -596,7 +551,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     dvc_version = None
     home = workdir / "home"
     home.mkdir(parents=True, exist_ok=True)
-    env = isolated_env(home, workdir / "dvc-site-cache")
+    env = harness.dvc_env(home, workdir / "dvc-site-cache")
     if not args.no_peer:
         dvc_version = run([str(tools[-1].exe), "--version"], cwd=workdir, env=env).strip()
 
@@ -739,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"page cache: {report['page_cache']}; {report['cpus']} CPUs; "
         f"best of {report['repeat']}; {report['dvc_version'] and 'dvc ' + report['dvc_version']}"
     )
-    print(render_results(report["results"]))
+    print(harness.results_table(report["results"], "operation", "dvc"))
     print()
     print(render_floor(report["floor"]))
     print()
