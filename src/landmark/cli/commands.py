@@ -23,6 +23,7 @@ SECTIONS = {
     "Models": ["log-model", "import-mlflow", "describe-model"],
     "Serving": ["serve"],
     "Deploying": ["predict", "build", "ci", "hook", "watch"],
+    "Web UI": ["ui"],
 }
 ALIASES = {"promote": "assign"}
 # Commands defined outside this module, imported only when named (or listed by --help), so
@@ -37,6 +38,7 @@ LAZY = {
     "predict": "batch",
     "build": "build",
     **dict.fromkeys(["ci", "hook", "watch"], "actions"),
+    "ui": "ui",
 }
 
 
