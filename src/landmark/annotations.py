@@ -102,7 +102,11 @@ def _from_legacy(name: str, body: Any) -> Annotation:
 
 
 def parse_dvc_yaml(data: bytes, source: str) -> dict[str, Annotation]:
-    doc = yamlio.load(data, source)
+    return from_dvc_doc(yamlio.load(data, source), source)
+
+
+def from_dvc_doc(doc: Any, source: str) -> dict[str, Annotation]:
+    """The annotations of an already parsed ``dvc.yaml``."""
     if not isinstance(doc, dict):
         return {}
     section = doc.get("artifacts") or {}
@@ -132,6 +136,18 @@ def merge(files: dict[str, bytes]) -> dict[str, Annotation]:
         result.update(parse_legacy(files[LEGACY_FILE]))
     for path in sorted(p for p in files if p.rsplit("/", 1)[-1] == DVC_FILE):
         result.update(parse_dvc_yaml(files[path], path))
+    return result
+
+
+def from_dvc_docs(docs: dict[str, Any]) -> dict[str, Annotation]:
+    """Annotations of parsed ``dvc.yaml`` files keyed by repo path (as :func:`merge`, without
+    the legacy index); an invalid entry is left out, not raised."""
+    result: dict[str, Annotation] = {}
+    for path in sorted(docs):
+        try:
+            result.update(from_dvc_doc(docs[path], path))
+        except ConfigError:
+            continue
     return result
 
 

@@ -296,6 +296,7 @@ def _sort(results: list[Results], rows: list[Row], key: str, ascending: bool) ->
 def _data_rows(reader: Reader, resolver: Resolver, results: list[Results]) -> list[DataRow]:
     """Dependencies that differ: of the stages that produced the artifact when every revision
     names the same one, else of every stage."""
+    from .annotations import from_dvc_docs
     from .lineage import data_versions, producing
 
     artifacts = {r.target.name for r in results}
@@ -305,17 +306,10 @@ def _data_rows(reader: Reader, resolver: Resolver, results: list[Results]) -> li
         deps: dict[str, str | None] = {}
         stages = res.stages
         name = next(iter(artifacts)) if len(artifacts) == 1 else None
-        if name is not None:
-            from .annotations import merge
-
-            snap = res.snapshot
-            files = {p: snap.read(p) for p in snap.dvc_files}
-            ann = merge({p: d for p, d in files.items() if d is not None}).get(name)
-            if ann is not None and ann.repo_path:
-                stages = producing(res.stages, os.path.normpath(ann.repo_path)) or res.stages
-            annotations = merge({p: d for p, d in files.items() if d is not None})
-        else:
-            annotations = {}
+        annotations = from_dvc_docs(res.snapshot.dvc_files) if name is not None else {}
+        ann = annotations.get(name) if name is not None else None
+        if ann is not None and ann.repo_path:
+            stages = producing(res.stages, os.path.normpath(ann.repo_path)) or res.stages
         for s in stages:
             deps.update(s.deps)
         per_rev.append(deps)

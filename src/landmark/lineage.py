@@ -166,16 +166,20 @@ def lineage(
     repo: Repo, reader: Reader, state: RegistryState, target: Target, name: str | None = None
 ) -> Lineage:
     """What produced the artifact ``name`` (default: the target's) at the target's revision."""
-    from .annotations import merge
+    from .annotations import LEGACY_FILE, from_dvc_docs, parse_legacy
+    from .errors import ConfigError
     from .experiments import list_experiments
 
     results = reader.results(target)
     snap = results.snapshot
-    files = {p: snap.read(p) for p in snap.paths_named(["dvc.yaml"])}
-    root_legacy = snap.read("artifacts.yaml")
-    if root_legacy is not None:
-        files["artifacts.yaml"] = root_legacy
-    annotations = merge({p: d for p, d in files.items() if d is not None})
+    annotations = {}
+    legacy = snap.read(LEGACY_FILE)
+    if legacy is not None:
+        try:
+            annotations.update(parse_legacy(legacy))
+        except ConfigError as e:
+            results.errors[LEGACY_FILE] = str(e)
+    annotations.update(from_dvc_docs(snap.dvc_files))
     artifact = name or target.name
     ann = annotations.get(artifact) if artifact else None
     path = posixpath.normpath(ann.repo_path) if ann is not None and ann.repo_path else None

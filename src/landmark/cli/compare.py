@@ -42,9 +42,12 @@ def _cell(row: Row, i: int, deltas: bool) -> str:
     return text + (_delta(row.deltas[i]) if deltas else "")
 
 
-def _header(res: Results) -> str:
+def _header(res: Results, detailed: bool = True) -> str:
+    """A revision's column title: what the user named, with its version and commit."""
     t = res.target
     label = t.label
+    if not detailed:
+        return label
     extra = []
     if t.kind in ("stage", "latest", "commit", "exp") and t.version and t.version not in label:
         extra.append(t.version)
@@ -54,12 +57,12 @@ def _header(res: Results) -> str:
 
 
 def _grid(
-    cmp: Comparison, diff_only: bool, transpose: bool, deltas: bool
+    cmp: Comparison, diff_only: bool, transpose: bool, deltas: bool, detailed: bool = True
 ) -> tuple[list[str], list[list[str]]]:
     """Headers and cells: a row per metric/param and a column per revision, or (transposed)
     a row per revision."""
     rows = cmp.rows(diff_only)
-    labels = [_header(r) for r in cmp.results]
+    labels = [_header(r, detailed) for r in cmp.results]
     if transpose:
         headers = ["revision", *[r.name for r in rows]]
         cells = [[labels[i], *[_cell(row, i, deltas) for row in rows]] for i in range(len(labels))]
@@ -158,7 +161,7 @@ def compare(
         emit_json(cmp.to_dict(diff_only))
         return
     _errors(cmp)
-    headers, cells = _grid(cmp, diff_only, transpose, not no_deltas)
+    headers, cells = _grid(cmp, diff_only, transpose, not no_deltas, detailed=fmt != "csv")
     data_headers, data_cells = _data_grid(cmp)
     if fmt == "csv":
         click.echo(_csv(headers, cells), nl=False)
