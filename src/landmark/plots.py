@@ -258,6 +258,10 @@ def _definitions(snap: Snapshot, problems: _Problems) -> dict[str, _Def]:
         if have is None or d.rank < have.rank:
             found[d.key] = d
 
+    errors = getattr(snap, "errors", None) or {}
+    for path, text in errors.items():
+        if posixpath.basename(path) == "dvc.yaml":
+            problems.add(path, snap.label, f"not read: {text}")
     for dvc_file in sorted(snap.dvc_files):
         doc = snap.dvc_files[dvc_file]
 
@@ -407,13 +411,23 @@ def _text_cell(text: str) -> Scalar:
     return number if math.isfinite(number) else None
 
 
+def _size(n: int) -> str:
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MiB"
+    return f"{max(1, round(n / 1024))} KiB"
+
+
 def _parse(data: bytes, path: str) -> list[Row]:
     """The rows of a data file; InvalidInput saying what is wrong with it."""
     if len(data) > MAX_BYTES:
-        raise InvalidInput(f"{len(data) >> 20} MiB, more than {MAX_BYTES >> 20} MiB: not plotted")
+        raise InvalidInput(f"{_size(len(data))}, more than {_size(MAX_BYTES)}: not plotted")
     suffix = _suffix(path)
     if suffix in (".csv", ".tsv"):
         return _parse_table(data, "\t" if suffix == ".tsv" else ",")
+    if suffix not in DATA_SUFFIXES:
+        raise InvalidInput(
+            f"not a data file ({', '.join(DATA_SUFFIXES)}) nor an image: not plotted"
+        )
     doc: Any
     if suffix == ".json":
         try:
@@ -476,7 +490,7 @@ _SVG_START = re.compile(
 
 def _check_image(data: bytes, suffix: str) -> None:
     if len(data) > MAX_BYTES:
-        raise InvalidInput(f"{len(data) >> 20} MiB, more than {MAX_BYTES >> 20} MiB: not shown")
+        raise InvalidInput(f"{_size(len(data))}, more than {_size(MAX_BYTES)}: not shown")
     ok = {
         ".png": data.startswith(b"\x89PNG\r\n\x1a\n"),
         ".jpg": data.startswith(b"\xff\xd8\xff"),
@@ -485,7 +499,8 @@ def _check_image(data: bytes, suffix: str) -> None:
         ".svg": _SVG_START.match(data[:4096]) is not None,
     }[suffix]
     if not ok:
-        raise InvalidInput(f"not a {suffix[1:].upper()} image: not shown")
+        kind = {".svg": "an SVG", ".gif": "a GIF", ".png": "a PNG"}.get(suffix, "a JPEG")
+        raise InvalidInput(f"not {kind} image: not shown")
 
 
 class _Reader:
@@ -577,7 +592,7 @@ def _build(key: str, at: list[tuple[Snapshot, _Def]], labels: list[str], reader:
                     continue
                 _check_image(data, _suffix(d.key))
             except InvalidInput as e:
-                plot.notes.append(f"{snap.label}: {e.message}")
+                plot.notes.append(f"{snap.label}: {d.key}: {e.message}")
                 continue
             plot.images[snap.label] = Image(data, _suffix(d.key))
             have.append(snap.label)
@@ -1035,7 +1050,7 @@ def _check_spec(spec: Any, what: str) -> None:
     ``href`` anywhere, an image mark, a Vega (not Vega-Lite) spec."""
     schema = spec.get("$schema") if isinstance(spec, dict) else None
     if isinstance(schema, str) and "vega-lite" not in schema and "vega" in schema:
-        raise InvalidInput(f"{what}: a Vega spec; only Vega-Lite templates are drawn")
+        raise InvalidInput(f"{what}: a Vega spec is refused: only Vega-Lite templates are drawn")
     stack: list[tuple[Any, int]] = [(spec, 0)]
     while stack:
         node, depth = stack.pop()
