@@ -87,7 +87,7 @@ class Resolver:
     def one(self, text: str) -> Target:
         if text == WORKSPACE:
             return WORKSPACE_TARGET
-        if text.startswith("exp:"):
+        if self._is_experiment(text):
             return self.experiment(text[4:])
         if "#" in text or "@" in text:
             sc = names.parse_shortcut(text)
@@ -107,6 +107,14 @@ class Resolver:
             ) from None
         name, version, stages = self.registered_at(commit)
         return Target(text, commit, "commit", name=name, version=version, stages=stages)
+
+    def _is_experiment(self, text: str) -> bool:
+        """``exp:NAME`` names an experiment, unless only an artifact in folder ``exp`` has it."""
+        if not text.startswith("exp:") or "@" in text or "#" in text:
+            return False
+        if any(e.name == text[4:] for e in self.experiments):
+            return True
+        return self.state.artifact(text) is None
 
     def experiment(self, name: str) -> Target:
         from .experiments import find_experiment
@@ -134,7 +142,12 @@ class Resolver:
     ) -> list[Target]:
         chosen: list[Target] = []
         for text in refs:
-            bare = "#" not in text and "@" not in text and names.is_valid_artifact(text)
+            bare = (
+                "#" not in text
+                and "@" not in text
+                and names.is_valid_artifact(text)
+                and not self._is_experiment(text)
+            )
             if bare and (versions or stages):
                 if versions:
                     chosen += self.artifact_versions(text)

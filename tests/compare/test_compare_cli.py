@@ -149,3 +149,23 @@ def test_register_from_an_experiment_and_push(project_copy: Project, tmp_path: P
     err = p.landmark("register", "churn", "HEAD~1", "--from-exp", "deep", ok=False).stderr
     assert "either REF or --from-exp" in err
     assert p.git("tag", "-l") == before
+
+
+def test_plots_report_and_images(project: Project, tmp_path: Path) -> None:
+    report, svgs, pngs = tmp_path / "report.html", tmp_path / "svg", tmp_path / "png"
+    out = project.landmark(
+        "plots", "churn", "--versions", "exp:fast",
+        "-o", str(report), "--svg", str(svgs), "--png", str(pngs),
+    ).stdout  # fmt: skip
+    assert "1 plots of 3 revisions" in out
+    html = report.read_text()
+    assert html.count("<svg") >= 1 and "<script" not in html.lower()
+    for label in ("churn@v1.0.0", "churn@v1.1.0", "fast"):
+        assert label in html
+    (svg,) = svgs.iterdir()
+    assert svg.read_text().lstrip().startswith("<svg")
+    (png,) = pngs.iterdir()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    err = project.landmark("plots", "churn@v1.0.0", ok=False).stderr
+    assert err.startswith("error: say where to write")
+    assert not (tmp_path / "nothing").exists()

@@ -283,9 +283,10 @@ def plots(
             title = "landmark plots: " + ", ".join(t.label for t in targets)
             write_atomic(output, plotting.render_html(found, title=title).encode())
             written.append(output)
-        for folder, kind in ((svg_dir, "svg"), (png_dir, "png")):
-            if folder is not None:
-                written += plotting.write_images(found, folder, kind)
+        if svg_dir is not None:
+            written += plotting.write_images(found, svg_dir, "svg")
+        if png_dir is not None:
+            written += plotting.write_images(found, png_dir, "png")
     click.echo(f"{len(found)} plots of {len(targets)} revisions")
     for path in written:
         click.echo(f"wrote {path}")
