@@ -1149,6 +1149,23 @@ _SVG_TAGS = frozenset(
 )
 
 
+_PAINT = frozenset(
+    (
+        "fill",
+        "stroke",
+        "clip-path",
+        "mask",
+        "filter",
+        "style",
+        "marker-start",
+        "marker-mid",
+        "marker-end",
+        "cursor",
+    )
+)
+_OUTSIDE = re.compile(r"url\(\s*['\"]?(?!#)|javascript:|expression\(|@import")
+
+
 def _check_svg(text: str, key: str) -> None:
     """The SVG holds drawing elements only: no script, link, foreign content or reference
     outside itself."""
@@ -1164,10 +1181,10 @@ def _check_svg(text: str, key: str) -> None:
             raise InvalidInput(f"plot {key}: the drawing holds a <{tag}> element: refused")
         for name, value in el.attrib.items():
             local = name.rpartition("}")[2].lower()
-            low = value.lower()
-            if local.startswith("on") or local == "href" or "javascript:" in low:
+            if local.startswith("on") or local in ("href", "src", "action", "formaction"):
                 raise InvalidInput(f"plot {key}: the drawing holds a {local!r} attribute: refused")
-            if "url(" in low and re.search(r"url\(\s*['\"]?[^#'\"\s]", low):
+            # aria-label and the like hold the data's text: only paint attributes refer to things
+            if local in _PAINT and _OUTSIDE.search(value.lower()):
                 raise InvalidInput(f"plot {key}: the drawing refers outside itself: refused")
 
 

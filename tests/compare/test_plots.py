@@ -980,3 +980,94 @@ def test_report_in_dark_mode(browser: Any, tmp_path: Path) -> None:
     finally:
         context.close()
     assert seen["requests"] == [REPORT_URL] and seen["errors"] == []
+
+
+# -- the drawing check and the real reader -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:alert(1)"><rect/></a></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+        '<image x:href="http://127.0.0.1:9/x.png"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><rect fill="url(http://x/#p)"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill: url( \'//x/p\')"/></svg>',
+        "<svg",
+    ],
+)
+def test_the_drawing_check_refuses(bad: str) -> None:
+    with pytest.raises(InvalidInput, match=r"refused|no valid SVG"):
+        plots._check_svg(bad, "k")
+
+
+def test_the_drawing_check_lets_text_be_text() -> None:
+    plots._check_svg(
+        '<svg xmlns="http://www.w3.org/2000/svg"><g clip-path="url(#clip1)" '
+        'aria-label="a: url(http://x) javascript:alert(1)"><text>url(http://x)</text></g></svg>',
+        "k",
+    )
+    odd = "url(http://127.0.0.1:9/x) javascript:alert(1) <b>"
+    files = {
+        "dvc.yaml": json.dumps(
+            {
+                "plots": [
+                    {"b.json": {"template": "bar_horizontal", "x": "w", "y": "f", "title": odd}}
+                ]
+            }
+        ),
+        "b.json": [{"f": odd, "w": 1}, {"f": "plain", "w": 2}],
+    }
+    (plot,) = collect([FakeSnapshot("r", files)])
+    drawn = svg(plot)
+    assert "url(http://127.0.0.1:9/x) javascript:alert(1) &lt;b&gt;" in drawn
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_with_the_real_reader(tmp_path: Path) -> None:
+    """landmark.results' snapshots of two commits and the work tree, through collect."""
+    from landmark.git import Repo
+    from landmark.results import WORKSPACE_TARGET, Reader, Target
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    sub = root / "models" / "churn"
+    (sub / "dvclive" / "plots" / "metrics").mkdir(parents=True)
+    (sub / "dvc.yaml").write_text(
+        "plots:\n  - dvclive/plots/metrics:\n      x: step\n  - cm.png\n"
+        "  - Acc:\n      y:\n        dvclive/plots/metrics/acc.tsv: acc\n"
+    )
+    revs = []
+    for i in range(2):
+        (sub / "dvclive" / "plots" / "metrics" / "acc.tsv").write_text(tsv("acc", [0.5, 0.6 + i]))
+        (sub / "cm.png").write_bytes(png_bytes(rgb=(i * 100, 0, 0)))
+        git(root, "add", ".")
+        git(root, "commit", "-q", "-m", f"r{i}")
+        revs.append(git(root, "rev-parse", "HEAD"))
+    (sub / "dvclive" / "plots" / "metrics" / "acc.tsv").write_text(tsv("acc", [0.1, 0.2, 0.3]))
+    targets = [Target(f"v{i}", rev, "commit") for i, rev in enumerate(revs)] + [WORKSPACE_TARGET]
+    with Reader(Repo.open(root)) as reader:
+        found = collect([reader.snapshot(t) for t in targets])
+    assert [p.key for p in found] == [
+        "models/churn/dvclive/plots/metrics/acc.tsv",
+        "models/churn/cm.png",
+        "models/churn/dvc.yaml::Acc",
+    ]
+    acc = found[0]
+    assert acc.revisions == ("v0", "v1", "workspace")
+    assert [r["y"] for r in rows(acc) if r["rev"] == "workspace"] == [0.1, 0.2, 0.3]
+    assert [r["y"] for r in rows(acc) if r["rev"] == "v1"] == [0.5, 1.6]
+    assert list(found[1].images) == ["v0", "v1", "workspace"]
+    assert found[1].images["v0"].data != found[1].images["v1"].data
+    assert found[2].revisions == ("v0", "v1", "workspace")
+    page = render_html(found)
+    assert page.count("<svg") == 2 and page.count("<img") == 3
