@@ -785,7 +785,9 @@ def _spec(
         return base | _bars(template, x_label, y_label, color, order)
     if y_type != "quantitative":
         raise InvalidInput(f"{y_label!r} holds no numbers: nothing to draw with {template}")
-    x_enc = {"field": "x", "type": x_type, "title": x_label}
+    x_enc: dict[str, Any] = {"field": "x", "type": x_type, "title": x_label}
+    if x_type == "quantitative" and all(isinstance(r["x"], int) for r in rows):
+        x_enc["axis"] = {"tickMinStep": 1}  # steps: no ticks between them
     y_enc = {"field": "y", "type": "quantitative", "title": y_label, "scale": {"zero": False}}
     size = {"width": WIDTH, "height": HEIGHT}
     if template == "scatter":

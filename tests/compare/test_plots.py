@@ -797,7 +797,7 @@ def test_render_time_ten_plots_ten_revisions() -> None:
     took = time.perf_counter() - started
     print(f"\n10 plots x 10 revisions x 100 points: collect + render_html {took:.2f}s")
     assert len(found) == 10 and page.count("<svg") == 10
-    assert took < 4
+    assert took < 6  # about 1 s on a quiet 2-CPU machine
 
 
 # -- the HTML report -----------------------------------------------------------------------
