@@ -9,7 +9,7 @@ GTO's JSON shapes; ``find``/``latest``/``state`` return typed state values.
 from __future__ import annotations
 
 import os
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import gto_json
 from .annotations import Annotation
@@ -17,6 +17,11 @@ from .events import Event
 from .plans import Plan
 from .registry import Deleted, DoctorReport, Registry
 from .state import TIMESTAMP, RegistryState, VersionState
+
+if TYPE_CHECKING:
+    from .comparison import Comparison
+    from .dvcexp import Row as ExperimentRow
+    from .provenance import Lineage
 
 Repo = str | os.PathLike[str]
 
@@ -196,3 +201,28 @@ def remove(name: str, *, repo: Repo = ".") -> str:
 
 def doctor(*, repo: Repo = ".") -> DoctorReport:
     return Registry(repo).doctor()
+
+
+# Results across revisions (``landmark compare``, ``lineage``, ``experiments``).
+def compare(
+    refs: list[str] | tuple[str, ...] = (), *, repo: Repo = ".", **options: Any
+) -> Comparison:
+    """Metrics, params and data of versions, stages, commits and experiments; ``options`` are
+    ``versions``, ``stages``, ``exps``, ``sort``, ``ascending``, ``data`` (see the CLI)."""
+    from .comparison import compare as run
+
+    return run(repo, refs, **options)
+
+
+def lineage(ref: str, *, repo: Repo = ".") -> Lineage:
+    """What produced a version: its commit, dvc.lock stages, params, data versions."""
+    from .provenance import trace
+
+    return trace(repo, ref)
+
+
+def experiments(*, repo: Repo = ".", all_baselines: bool = False) -> list[ExperimentRow]:
+    """DVC experiments (of HEAD's baseline, or all) with metrics, params, registrations."""
+    from .dvcexp import overview
+
+    return overview(repo, all_baselines=all_baselines)

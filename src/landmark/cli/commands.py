@@ -173,7 +173,7 @@ def register(
     reg = _registry(repo)
     exp = None
     if from_exp is not None:
-        from ..experiments import experiment_for_register
+        from ..dvcexp import experiment_for_register
 
         if ref != "HEAD":
             raise InvalidInput("give either REF or --from-exp, not both")
@@ -185,7 +185,7 @@ def register(
     )  # fmt: skip
     _done(reg, e, "registers version", push)
     if exp is not None and not dry_run:
-        from ..experiments import push_experiment
+        from ..dvcexp import push_experiment
 
         click.echo(
             f"Registered experiment '{exp.name}' ({exp.rev[:7]}, baseline {exp.baseline[:7]})"

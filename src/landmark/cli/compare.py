@@ -13,7 +13,7 @@ import click
 from .commands import repo_option
 
 if TYPE_CHECKING:
-    from ..compare import Comparison, Row
+    from ..comparison import Comparison, Row
     from ..results import Results
 
 
@@ -148,7 +148,7 @@ def compare(
     REFS are name@v1.2.0, name#prod, name@latest, a commit or branch, exp:NAME or
     'workspace'; deltas are against the first. With no REFS: HEAD against the work tree.
     """
-    from ..compare import compare as run
+    from ..comparison import compare as run
 
     fmt = _fmt(as_json, as_csv, as_md)
     cmp = run(
@@ -196,7 +196,7 @@ def compare(
 @click.option("--md", "as_md", is_flag=True, help="Print a Markdown table.")
 def experiments(repo: str, all_baselines: bool, as_json: bool, as_csv: bool, as_md: bool) -> None:
     """List DVC experiments with their metrics and params, and the versions registered from them."""
-    from ..experiments import overview
+    from ..dvcexp import overview
 
     fmt = _fmt(as_json, as_csv, as_md)
     table_rows = overview(repo, all_baselines=all_baselines)
@@ -264,7 +264,7 @@ def plots(
     """Overlay the plots of several revisions: a self-contained HTML report, SVG or PNG files."""
     from .. import plots as plotting
     from ..atomic import write_atomic
-    from ..compare import Resolver
+    from ..comparison import Resolver
     from ..errors import InvalidInput
     from ..registry import Registry
     from ..results import Reader
@@ -299,16 +299,9 @@ def plots(
 def lineage(repo: str, ref: str, as_json: bool) -> None:
     """What produced a version: its commit, the dvc.lock stages behind the model, their
     commands, params and data (named by their registered versions), the experiment."""
-    from ..compare import Resolver
-    from ..lineage import lineage as trace
-    from ..registry import Registry
-    from ..results import Reader
+    from ..provenance import trace
 
-    reg = Registry(repo)
-    resolver = Resolver(reg.repo, reg)
-    target = resolver.one(ref)
-    with Reader(reg.repo) as reader:
-        lin = trace(reg.repo, reader, resolver.state, target)
+    lin = trace(repo, ref)
     if as_json:
         from .render import emit_json
 

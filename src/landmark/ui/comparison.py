@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Any
 
 from .. import names
@@ -11,6 +13,14 @@ from .catalog import Catalog, View
 from .views import CompareQuery
 
 Json = dict[str, Any]
+
+
+def core() -> ModuleType:
+    """The comparison core: ``landmark.comparison`` (its newer name), else ``landmark.compare``."""
+    try:
+        return importlib.import_module("landmark.comparison")
+    except ModuleNotFoundError:
+        return importlib.import_module("landmark.compare")
 
 
 def _view(catalog: Catalog, query: CompareQuery) -> View:
@@ -25,7 +35,7 @@ def page(catalog: Catalog, query: CompareQuery) -> Json:
                 "plots": []}  # fmt: skip
     if len(query.refs) < 2:
         raise InvalidInput("compare needs two or more versions: refs=NAME@v1,NAME@v2")
-    from ..compare import compare
+    from ..comparison import compare
 
     view = _view(catalog, query)
     result = compare(view.source.registry, list(query.refs))
@@ -40,7 +50,7 @@ def page(catalog: Catalog, query: CompareQuery) -> Json:
 
 def _plots(view: View, query: CompareQuery) -> list[Any]:
     from .. import plots as plotting
-    from ..compare import Resolver
+    from ..comparison import Resolver
     from ..results import Reader
 
     reg = view.source.registry
@@ -76,4 +86,4 @@ def plot(catalog: Catalog, query: CompareQuery, plot_id: str) -> str:
     raise NotFound(f"no drawable plot {one_line(plot_id, 80)!r} at these revisions")
 
 
-__all__ = ["page", "plot"]
+__all__ = ["core", "page", "plot"]

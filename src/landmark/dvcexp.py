@@ -154,7 +154,7 @@ class Row:
 def overview(location: str | os.PathLike[str] = ".", *, all_baselines: bool = False) -> list[Row]:
     """Each baseline (HEAD's, or every one with ``all_baselines``) followed by its experiments,
     oldest first, with metrics, params and registered versions: ``landmark experiments``."""
-    from .compare import Resolver
+    from .comparison import Resolver
     from .registry import Registry
     from .results import Reader, Target
 

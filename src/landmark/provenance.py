@@ -7,6 +7,7 @@ in ``dvc.yaml``) is named by the version whose content has the same hash.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from .results import LockStage, Reader, Results, Target
 if TYPE_CHECKING:
     from .annotations import Annotation
     from .git import Repo
+    from .registry import Registry
     from .state import RegistryState
 
 
@@ -167,8 +169,8 @@ def lineage(
 ) -> Lineage:
     """What produced the artifact ``name`` (default: the target's) at the target's revision."""
     from .annotations import LEGACY_FILE, from_dvc_docs, parse_legacy
+    from .dvcexp import list_experiments
     from .errors import ConfigError
-    from .experiments import list_experiments
 
     results = reader.results(target)
     snap = results.snapshot
@@ -204,3 +206,16 @@ def lineage(
                 lin.experiment = {"name": exp.name, "baseline": exp.baseline, "ref": exp.ref}
                 break
     return lin
+
+
+def trace(location: str | os.PathLike[str] | Registry, ref: str) -> Lineage:
+    """The lineage of what ``ref`` names (``churn@v1.2.0``, ``churn#prod``, a commit,
+    ``exp:NAME``): ``landmark lineage``."""
+    from .comparison import Resolver
+    from .registry import Registry
+
+    reg = location if isinstance(location, Registry) else Registry(location)
+    resolver = Resolver(reg.repo, reg)
+    target = resolver.one(ref)
+    with Reader(reg.repo) as reader:
+        return lineage(reg.repo, reader, resolver.state, target)

@@ -17,9 +17,9 @@ from .errors import InvalidInput, NotFound
 from .results import WORKSPACE, WORKSPACE_TARGET, Reader, Results, Target
 
 if TYPE_CHECKING:
-    from .experiments import Experiment
+    from .dvcexp import Experiment
     from .git import Repo
-    from .lineage import DataVersion
+    from .provenance import DataVersion
     from .registry import Registry
     from .state import RegistryState, VersionState
 
@@ -51,7 +51,7 @@ class Resolver:
     @property
     def experiments(self) -> list[Experiment]:
         if self._exps is None:
-            from .experiments import fetch_experiments, list_experiments
+            from .dvcexp import fetch_experiments, list_experiments
 
             if self.repo.url is not None:
                 fetch_experiments(self.repo)
@@ -117,7 +117,7 @@ class Resolver:
         return self.state.artifact(text) is None
 
     def experiment(self, name: str) -> Target:
-        from .experiments import find_experiment
+        from .dvcexp import find_experiment
 
         exp = find_experiment(self.repo, name, self.experiments)
         art, version, stages = self.registered_at(exp.rev)
@@ -310,7 +310,7 @@ def _data_rows(reader: Reader, resolver: Resolver, results: list[Results]) -> li
     """Dependencies that differ: of the stages that produced the artifact when every revision
     names the same one, else of every stage."""
     from .annotations import from_dvc_docs
-    from .lineage import data_versions, producing
+    from .provenance import data_versions, producing
 
     artifacts = {r.target.name for r in results}
     per_rev: list[dict[str, str | None]] = []
