@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,6 +15,24 @@ from .commands import repo_option
 if TYPE_CHECKING:
     from ..comparison import Comparison, Row
     from ..results import Results
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def revision_options(f: F) -> F:
+    """REFS, --versions, --stage and --exp: the revisions to read (and -r)."""
+    f = click.option("--exp", "exps", multiple=True, help="A DVC experiment by name (repeatable).")(
+        f
+    )
+    f = click.option(
+        "--stage", "stages", multiple=True, help="The version in STAGE of each NAME (repeatable)."
+    )(f)
+    f = click.option(
+        "--versions", is_flag=True, help="Every registered version of each NAME given."
+    )(f)
+    f = click.argument("refs", nargs=-1)(f)
+    return repo_option(f)
 
 
 def _value(v: Any) -> str:
@@ -117,13 +135,7 @@ def _errors(cmp: Comparison) -> None:
 
 
 @click.command()
-@repo_option
-@click.argument("refs", nargs=-1)
-@click.option("--versions", is_flag=True, help="Every registered version of each NAME given.")
-@click.option(
-    "--stage", "stages", multiple=True, help="The version in STAGE of each NAME (repeatable)."
-)
-@click.option("--exp", "exps", multiple=True, help="A DVC experiment by name (repeatable).")
+@revision_options
 @click.option("--diff-only", is_flag=True, help="Only what differs between the revisions.")
 @click.option(
     "--sort",
@@ -234,11 +246,7 @@ def experiments(repo: str, all_baselines: bool, as_json: bool, as_csv: bool, as_
 
 
 @click.command()
-@repo_option
-@click.argument("refs", nargs=-1)
-@click.option("--versions", is_flag=True, help="Every registered version of each NAME given.")
-@click.option("--stage", "stages", multiple=True, help="The version in STAGE of each NAME.")
-@click.option("--exp", "exps", multiple=True, help="A DVC experiment by name (repeatable).")
+@revision_options
 @click.option(
     "-o",
     "--output",
