@@ -140,6 +140,9 @@ class Catalog:
         self._views: dict[str, View] = {}
         self._lock = threading.Lock()
         self._models: dict[tuple[str, str, str], ModelInfo] = {}
+        # One model read at a time: two threads importing a framework's modules at once can
+        # meet a half-initialised module (and the page would say the files cannot be checked).
+        self._describing = threading.Lock()
         self._results: dict[tuple[str, str, str], Json] = {}
         self.generation = 0  # bumped when model metadata arrives (the tables show it)
 
@@ -204,9 +207,11 @@ class Catalog:
         found = self._models.get(key)
         if found is not None or not fetch:
             return found or ModelInfo(None)
-        found = _describe(view.source, name, version)
-        self._models[key] = found
-        self.generation += 1
+        with self._describing:
+            found = self._models.get(key)
+            if found is None:
+                found = self._models[key] = _describe(view.source, name, version)
+                self.generation += 1
         return found
 
     def warm(self) -> None:

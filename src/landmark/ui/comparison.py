@@ -1,10 +1,8 @@
-"""The compare page's data: :func:`landmark.compare.compare` (the same JSON as
+"""The compare page's data: :func:`landmark.comparison.compare` (the same JSON as
 ``landmark compare --json``) and the overlaid plots of :mod:`landmark.plots`."""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 from .. import names
@@ -13,14 +11,6 @@ from .catalog import Catalog, View
 from .views import CompareQuery
 
 Json = dict[str, Any]
-
-
-def core() -> ModuleType:
-    """The comparison core: ``landmark.comparison`` (its newer name), else ``landmark.compare``."""
-    try:
-        return importlib.import_module("landmark.comparison")
-    except ModuleNotFoundError:
-        return importlib.import_module("landmark.compare")
 
 
 def _view(catalog: Catalog, query: CompareQuery) -> View:
@@ -86,4 +76,4 @@ def plot(catalog: Catalog, query: CompareQuery, plot_id: str) -> str:
     raise NotFound(f"no drawable plot {one_line(plot_id, 80)!r} at these revisions")
 
 
-__all__ = ["core", "page", "plot"]
+__all__ = ["page", "plot"]

@@ -46,11 +46,13 @@ class _Pipe:
 
 def fetch(source: Source, name: str, version: str) -> tuple[Path, Path]:
     """(temporary folder to remove, the fetched file or folder inside it)."""
-    from ..storage.get import get
+    from ..storage.get import default_destination, get, locate
 
+    ref = f"{name}@{version}"
+    leaf = default_destination(locate(source.registry, ref)).name
     tmp = Path(tempfile.mkdtemp(prefix="landmark-ui-"))
     try:
-        out = get(f"{name}@{version}", repo=source.location, out=tmp / "files")
+        out = get(ref, repo=source.location, out=tmp / "files" / leaf)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -83,7 +85,7 @@ def stream(tmp: Path, top: Path, prefix: str) -> Iterator[bytes]:
                 for path, rel in _members(top):
                     if stop.is_set():
                         return
-                    arc = f"{prefix}/{rel}" if rel else f"{prefix}{''.join(top.suffixes)}"
+                    arc = f"{prefix}/{rel or top.name}"
                     tar.add(path, arcname=arc, recursive=False)
             pipe.flush()
             chunks.put(None)

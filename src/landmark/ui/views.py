@@ -131,7 +131,7 @@ class TableQuery:
 
     def link(self, **changes: Any) -> str:
         """This view's URL with ``changes`` (the page cursors are dropped unless given)."""
-        q = replace(self, after=None, before=None, **changes)
+        q = replace(self, **{"after": None, "before": None, **changes})
         pairs: list[tuple[str, str]] = []
         for key in ("q", "stage", "type", "framework", "label", "repo"):
             value = getattr(q, key)
