@@ -33,7 +33,9 @@ What it does
    for these commands (``compare`` and ``experiments`` are not among those ``cli/replay.py``
    replays), so every run reads the repository afresh.
 
-4. Prints a table (case, landmark, dvc, dvc/landmark, target, verdict) and the load average
+4. Prints a table (case, landmark, dvc, dvc/landmark, target, verdict), with a first row of
+   ``--help`` for each tool: what any command costs before it reads anything (the interpreter
+   and the CLI's imports), the floor under the other rows. Then the load average
    before and after (two cores, shared with whoever else is running tests: a high load means
    noisy figures); ``--json-out FILE`` writes the figures as JSON. Progress goes to stderr.
 
@@ -249,22 +251,15 @@ class Timing:
 
 
 def time_turns(
-    commands: Mapping[str, tuple[list[str], dict[str, str]]],
-    cwd: Path,
-    warmup: int,
-    runs: int,
-    label: str,
+    commands: Mapping[str, list[str]], cwd: Path, env: dict[str, str], warmup: int, runs: int
 ) -> dict[str, Timing]:
     """Each command ``warmup + runs`` times, taking turns; {name: Timing}."""
     timings = {name: Timing() for name in commands}
-    log(f"{label}: {', '.join(commands)} ({warmup} warm-up + {runs} timed, in turns) ...")
     for i in range(warmup + runs):
-        for name, (argv, env) in commands.items():
+        for name, argv in commands.items():
             seconds, timings[name].stdout = timed(argv, cwd=cwd, env=env)
             if i >= warmup:
                 timings[name].runs.append(seconds)
-    for name, timing in timings.items():
-        log(f"{label}: {name} median {secs(timing.median)} s (runs {fmt_runs(timing.runs)})")
     return timings
 
 
@@ -550,14 +545,22 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     checks: list[dict[str, Any]] = []
     build_s: dict[str, float] = {}
 
-    def commands(
-        lm_args: list[str], repo: Path, dvc_args: list[str]
-    ) -> dict[str, tuple[list[str], dict[str, str]]]:
-        lm = [str(landmark), *lm_args, "-r", str(repo)]
-        found = {"landmark": (lm, env)}
+    def measure(
+        case: str, target: Target, lm_args: list[str], dvc_args: list[str], repo: Path
+    ) -> tuple[str, str | None]:
+        """Time both tools on `repo`, add the row; their stdout (dvc's None without it)."""
+        commands = {"landmark": [str(landmark), *lm_args]}
         if dvc is not None and not args.no_peer:
-            found["dvc"] = ([str(dvc), *dvc_args], env)
-        return found
+            commands["dvc"] = [str(dvc), *dvc_args]
+        log(f"{case}: {', '.join(commands)} ({args.warmup} warm-up + {args.runs} timed, in turns)")
+        t = time_turns(commands, repo, env, args.warmup, args.runs)
+        for name, timing in t.items():
+            log(f"{case}: {name} median {secs(timing.median)} s (runs {fmt_runs(timing.runs)})")
+        rows.append(row(case, target, t["landmark"], t.get("dvc")))
+        return t["landmark"].stdout, t["dvc"].stdout if "dvc" in t else None
+
+    # What any command costs before it reads anything: the interpreter and the CLI's imports.
+    measure("start-up (--help)", Target(), ["--help"], ["--help"], workdir)
 
     if args.cases in ("all", "versions"):
         n = args.versions
@@ -567,22 +570,14 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         commits = build_versions(repo, n, landmark, env)
         build_s["versions"] = time.perf_counter() - started
         log(f"versions: built in {build_s['versions']:.1f} s")
-        t = time_turns(
-            commands(
-                ["compare", MODEL, "--versions", "--json"],
-                repo,
-                ["exp", "show", "--json", "-n", str(n)],
-            ),
+        outs = measure(
+            f"compare {n} versions (metrics+params)",
+            Target(max_s=0.5, min_ratio=10),
+            ["compare", MODEL, "--versions", "--json", "-r", str(repo)],
+            ["exp", "show", "--json", "-n", str(n)],
             repo,
-            args.warmup,
-            args.runs,
-            "versions",
         )
-        target = Target(max_s=0.5, min_ratio=10)
-        case = f"compare {n} versions (metrics+params)"
-        rows.append(row(case, target, t["landmark"], t.get("dvc")))
-        dvc_out = t["dvc"].stdout if "dvc" in t else None
-        checks += check_versions(t["landmark"].stdout, dvc_out, commits)
+        checks += check_versions(*outs, commits)
 
     if args.cases in ("all", "experiments"):
         assert dvc is not None
@@ -593,18 +588,14 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         made = build_experiments(repo, n, dvc, env)
         build_s["experiments"] = time.perf_counter() - started
         log(f"experiments: built in {build_s['experiments']:.1f} s")
-        t = time_turns(
-            commands(["experiments", "--json"], repo, ["exp", "show", "--json"]),
+        outs = measure(
+            f"experiments ({n})",
+            Target(min_ratio=10),
+            ["experiments", "--json", "-r", str(repo)],
+            ["exp", "show", "--json"],
             repo,
-            args.warmup,
-            args.runs,
-            "experiments",
         )
-        target = Target(min_ratio=10)
-        case = f"experiments ({n})"
-        rows.append(row(case, target, t["landmark"], t.get("dvc")))
-        dvc_out = t["dvc"].stdout if "dvc" in t else None
-        checks += check_experiments(t["landmark"].stdout, dvc_out, made)
+        checks += check_experiments(*outs, made)
 
     return {
         "tools": {"landmark": landmark_version, "dvc": dvc_version},
