@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -76,7 +77,9 @@ def status_of(error: BaseException) -> int:
 
 
 class _Headers:
-    """Adds the security headers to every response (pure ASGI: streams stay streams)."""
+    """Adds the security headers to every response, and ``Server-Timing: app;dur=MS`` (the
+    time until the response started: what ``bench/ui.py`` reads). Pure ASGI: streams stay
+    streams."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -85,10 +88,13 @@ class _Headers:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+                ms = (time.perf_counter() - started) * 1000
+                timing = (b"server-timing", f"app;dur={ms:.2f}".encode())
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS, timing]
             await send(message)
 
         await self.app(scope, receive, sending)

@@ -61,6 +61,8 @@ class View:
     stages: list[str]
     annotations: dict[str, ann.Annotation]
     _versions: dict[str, list[tuple[VersionState, list[StageState]]]] = field(default_factory=dict)
+    _held: dict[str, dict[str, list[StageState]]] = field(default_factory=dict)
+    docs: dict[tuple[str, str], Json] = field(default_factory=dict)  # (name, version) -> show
     _index: dict[str, str] | None = None
     _rows: list[Json] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,6 +79,13 @@ class View:
         found = self._versions.get(name)
         if found is None:
             found = self._versions[name] = gto_json.versions(self.artifact(name))
+        return found
+
+    def held(self, name: str) -> dict[str, list[StageState]]:
+        """Which versions each stage of ``name`` holds (``vstages()``, once per snapshot)."""
+        found = self._held.get(name)
+        if found is None:
+            found = self._held[name] = self.artifact(name).vstages()
         return found
 
     def index(self) -> dict[str, str]:
@@ -243,11 +252,16 @@ class Catalog:
 
 def _describe(source: Source, name: str, version: VersionState) -> ModelInfo:
     """``describe-model --json`` of ``name@version``: fetched into the user cache once."""
+    ref = f"{name}@{version.version}"
     try:
         from ..models.api import fetch, safety
         from ..models.meta import is_model_dir, read_meta
+        from ..storage.get import locate
 
-        directory = fetch(f"{name}@{version.version}", source.location)
+        # Where the files are, through this registry's snapshot: a version with no files (or
+        # a path the guard refuses) is answered without opening the repository again.
+        locate(source.registry, ref)
+        directory = fetch(ref, source.location)
         if not is_model_dir(directory):
             return ModelInfo(None, "not a landmark model (no landmark.yaml)")
         meta = read_meta(directory)

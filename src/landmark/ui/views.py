@@ -171,7 +171,7 @@ def base_rows(view: View) -> list[Json]:
     for name, art in view.state.artifacts.items():
         entry = show[name]
         a = view.annotations.get(name)
-        held = art.vstages()
+        held = view.held(name)
         last = art.last_event
         rows.append(
             {
@@ -421,16 +421,19 @@ def _version_page(
 def _version_docs(
     view: View, name: str, chosen: list[tuple[VersionState, list[StageState]]]
 ) -> list[Json]:
-    """``show NAME --json`` entries of ``chosen`` (their commits read in one git call)."""
+    """``show NAME --json`` entries of ``chosen``: kept per snapshot; the missing ones' commits
+    read in one git call."""
     from .. import annotations as ann
 
-    repo = view.source.registry.repo
-    commits = repo.commits(v.commit for v, _ in chosen)
-    legacy = ann.read_many(repo, sorted({v.commit for v, _ in chosen}))
-    return [
-        gto_json.version_dict(v, s, commits.get(v.commit), legacy.get(v.commit, {}).get(name))
-        for v, s in chosen
-    ]
+    missing = [(v, s) for v, s in chosen if (name, v.version) not in view.docs]
+    if missing:
+        repo = view.source.registry.repo
+        commits = repo.commits(v.commit for v, _ in missing)
+        legacy = ann.read_many(repo, sorted({v.commit for v, _ in missing}))
+        for v, s in missing:
+            found = legacy.get(v.commit, {}).get(name)
+            view.docs[(name, v.version)] = gto_json.version_dict(v, s, commits.get(v.commit), found)
+    return [view.docs[(name, v.version)] for v, _ in chosen]
 
 
 def model(catalog: Catalog, name: str, q: ModelQuery, *, fetch: bool = True) -> Json:
@@ -464,7 +467,7 @@ def model(catalog: Catalog, name: str, q: ModelQuery, *, fetch: bool = True) -> 
         results = catalog.results(view, name, sv)
         annotation = _annotation_at(view, name, sv.commit)
     history, hnext = _history(view, art, q)
-    held = art.vstages()
+    held = view.held(name)
     return {
         "repo": view.source.id,
         "name": name,
