@@ -219,3 +219,37 @@ def test_reftable_repository(tmp_path: Path, isolated_env: object) -> None:
     proc = subprocess.run([LANDMARK, "show"], cwd=path, capture_output=True, text=True)
     assert proc.returncode == 0 and "churn" in proc.stdout
     assert not (path / ".git" / "landmark" / "replay").exists()
+
+
+def test_compare_and_experiments_follow_branches_and_experiment_refs(
+    lm: Cli, repo: GitRepo
+) -> None:
+    """compare replays only what commits hold: a moved branch, a new experiment ref or a new
+    tag gives a full run; a compare of the work tree (named, or by default) is never saved."""
+    repo.commit({"dvc.yaml": "metrics: [m.json]\n", "m.json": '{"acc": 1}'})
+    repo.git("branch", "cand")
+    lm("register", "m")
+    args = ("compare", "m@v0.0.1", "cand", "--json")
+    first = run(repo, *args)
+    assert run(repo, *args) == first == fresh(repo, *args)
+    assert len(saved(repo)) == 1
+    repo.git("checkout", "-q", "cand")
+    repo.commit({"m.json": '{"acc": 2}'})
+    repo.git("checkout", "-q", "main")
+    moved = run(repo, *args)
+    assert '"acc": 2' in moved and moved == fresh(repo, *args)
+    exp = repo.git("rev-parse", "cand")
+    head = repo.git("rev-parse", "HEAD")
+    repo.git("update-ref", f"refs/exps/{head[:2]}/{head[2:]}/try", exp)
+    listed = run(repo, "experiments", "--json")
+    assert '"try"' in listed and listed == fresh(repo, "experiments", "--json")
+    repo.git("update-ref", f"refs/exps/{head[:2]}/{head[2:]}/again", exp)
+    assert '"again"' in run(repo, "experiments", "--json")
+    count = len(saved(repo))
+    (repo.path / "m.json").write_text('{"acc": 3}')
+    for line in (("compare", "m@v0.0.1", "workspace", "--json"), ("compare", "--json")):
+        assert '"acc": 3' in run(repo, *line)
+        (repo.path / "m.json").write_text('{"acc": 4}')
+        assert '"acc": 4' in run(repo, *line)
+        (repo.path / "m.json").write_text('{"acc": 3}')
+    assert len(saved(repo)) == count

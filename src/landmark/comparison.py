@@ -358,7 +358,7 @@ def compare(
     resolver = Resolver(git_repo, registry)
     targets = resolver.targets(refs, versions=versions, stages=stages, exps=exps)
     with Reader(git_repo) as reader:
-        results = reader.read_all(targets)
+        results = reader.read_all(targets, stages=data)
         metrics, params = _rows("metrics", results), _rows("params", results)
         if sort is not None:
             order = _sort(results, metrics + params, sort, ascending)

@@ -151,6 +151,18 @@ class Row:
         }
 
 
+def _branch(repo: Repo) -> str | None:
+    """The branch HEAD is on (as dvc exp show names the baseline), read from git's HEAD file."""
+    from .gitrefs import read_bytes
+
+    if repo.git_dir is None:
+        return None
+    head = read_bytes(os.path.join(repo.git_dir, "HEAD")) or b""
+    if head.startswith(b"ref: refs/heads/"):
+        return head[16:].strip().decode(errors="replace")
+    return None
+
+
 def overview(location: str | os.PathLike[str] = ".", *, all_baselines: bool = False) -> list[Row]:
     """Each baseline (HEAD's, or every one with ``all_baselines``) followed by its experiments,
     oldest first, with metrics, params and registered versions: ``landmark experiments``."""
@@ -179,11 +191,12 @@ def overview(location: str | os.PathLike[str] = ".", *, all_baselines: bool = Fa
             chosen = [e for e in every if e.baseline == base]
             entries: list[tuple[str, str, str | None, str | None, int]] = []
             if base not in known:
-                label = "HEAD" if base == head else base[:7]
+                label = (_branch(repo) or "HEAD") if base == head else base[:7]
                 entries.append((label, base, None, None, times.get(base, 0)))
             entries += [(e.name, e.rev, e.baseline, e.name, e.created) for e in chosen]
             for label, rev, baseline, exp, created in entries:
-                res = reader.results(Target(label, rev, "exp" if exp else "commit", exp=exp))
+                target = Target(label, rev, "exp" if exp else "commit", exp=exp)
+                res = reader.results(target, stages=False)
                 registered = [f"{v.artifact}@{v.version}" for v in resolver.versions_at(rev)]
                 rows.append(
                     Row(label, rev, baseline, exp, created, res.metrics, res.params,

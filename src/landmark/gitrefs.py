@@ -72,11 +72,12 @@ def _signature(name: str, st: os.stat_result) -> bytes:
     )
 
 
-def refs_stamp(git_dir: str, common: str) -> bytes | None:
-    """Bytes that change whenever a tag, HEAD or the commit of HEAD's branch changes.
+def refs_stamp(git_dir: str, common: str, namespaces: tuple[str, ...] = ("tags",)) -> bytes | None:
+    """Bytes that change whenever a tag, HEAD or the commit of HEAD's branch changes (and any
+    ref under the other ``refs/`` folders named in ``namespaces``).
 
     HEAD and the loose ref it names are read (a few bytes each); ``packed-refs`` and the loose
-    tags under ``refs/tags`` are identified by name, inode, size and times. Git rewrites a ref
+    refs under ``refs/tags`` are identified by name, inode, size and times. Git rewrites a ref
     file by writing a lock file and renaming it over the old one, so a changed file is a new
     inode with a new change time, which no tool can set back. None for a reftable repository
     (ask git instead); OSError when the files cannot be read.
@@ -101,14 +102,17 @@ def refs_stamp(git_dir: str, common: str) -> bytes | None:
         parts.append(_signature("packed-refs", os.stat(os.path.join(common, "packed-refs"))))
     except FileNotFoundError:
         parts.append(b"no packed-refs;")
-    tags = os.path.join(common, "refs", "tags")
-    stack = [tags] if os.path.isdir(tags) else []
-    while stack:
-        with os.scandir(stack.pop()) as scan:
-            entries = sorted(scan, key=lambda e: e.name)
-        for e in entries:
-            if e.is_dir(follow_symlinks=False):
-                stack.append(e.path)
-            else:
-                parts.append(_signature(e.path[len(tags) :], e.stat(follow_symlinks=False)))
+    refs = os.path.join(common, "refs")
+    for namespace in namespaces:
+        top = os.path.join(refs, namespace)
+        parts.append(f"[{namespace}]".encode())
+        stack = [top] if os.path.isdir(top) else []
+        while stack:
+            with os.scandir(stack.pop()) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                else:
+                    parts.append(_signature(e.path[len(top) :], e.stat(follow_symlinks=False)))
     return b"".join(parts)

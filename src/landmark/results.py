@@ -615,7 +615,9 @@ class Reader:
         return value
 
     # -- results --------------------------------------------------------------------------
-    def results(self, target: Target) -> Results:
+    def results(self, target: Target, *, stages: bool = True) -> Results:
+        """What ``target`` holds; ``stages=False`` leaves dvc.lock unread (it is the largest
+        YAML file a revision usually has, and only lineage and the data section need it)."""
         snap = self.snapshot(target)
         errors = dict(snap.errors)
         decl = declared(snap.dvc_files)
@@ -643,24 +645,24 @@ class Reader:
                 continue
             if value is not None:
                 params[path] = _pick(flatten(value), keys)
-        stages: list[LockStage] = []
-        for dvc_file in snap.dvc_files:
+        found: list[LockStage] = []
+        for dvc_file in snap.dvc_files if stages else ():
             lock = posixpath.join(dvc_file.rpartition("/")[0], LOCK_FILE)
             try:
-                stages += parse_lock(self.parsed(snap, lock), lock)
+                found += parse_lock(self.parsed(snap, lock), lock)
             except ConfigError as e:
                 errors[lock] = str(e)
         for path, text in snap.errors.items():
             errors.setdefault(path, text)
-        return Results(snap, metrics, params, stages, errors)
+        return Results(snap, metrics, params, found, errors)
 
     def _data_files(self, snap: Snapshot, path: str) -> list[str]:
         if path.endswith(DATA_SUFFIXES):
             return [path]
         return [f for f in snap.files_under(path) if f.endswith(DATA_SUFFIXES)]
 
-    def read_all(self, targets: Sequence[Target]) -> list[Results]:
-        return [self.results(t) for t in targets]
+    def read_all(self, targets: Sequence[Target], *, stages: bool = True) -> list[Results]:
+        return [self.results(t, stages=stages) for t in targets]
 
 
 def read_results(repo: Repo, targets: Sequence[Target]) -> list[Results]:

@@ -85,6 +85,7 @@ def test_experiments_match_dvc_exp_show(project: Project) -> None:
         assert mine["params"] == {f: _unflat(d["data"]) for f, d in data["params"].items()}
     base = next(r for r in rows if not r["experiment"])
     assert base["rev"] == project.v2
+    assert base["name"] == baseline["name"] == "main"  # the branch, as dvc names it
     assert "churn@v1.1.0" in base["registered"]
     # The baseline's numbers as dvc shows them too.
     assert base["metrics"] == {

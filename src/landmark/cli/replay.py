@@ -1,6 +1,7 @@
 """Replays the saved output of a read-only command when nothing it reads has changed.
 
-``show``, ``history`` and ``stages`` print a pure function of: the repository's tags, HEAD
+``show``, ``history`` and ``stages`` (and ``compare`` and ``experiments``, see COMMANDS) print a
+pure function of: the repository's tags, HEAD
 (annotations are read from its tree), the work tree's ``.gto`` and ``.landmark.yaml``, the
 command line and landmark's own code. All of these can be fingerprinted from a handful of file
 reads and stats (the refs through the git gateway's ``gitrefs``), without starting git or
@@ -20,7 +21,12 @@ import sys
 from .. import gitrefs
 from ..atomic import write_atomic
 
-COMMANDS = frozenset({"show", "history", "stages"})
+COMMANDS = frozenset({"show", "history", "stages", "compare", "experiments"})
+# compare and experiments read commits only (never the work tree, which is why a compare
+# naming 'workspace', or none at all, is not replayed): what they print is fixed by the
+# refs that name those commits — branches and DVC's experiment refs as well as tags.
+_ALL_REFS = ("tags", "heads", "exps", "replace")
+_COMPARE_VALUES = frozenset({"-r", "--repo", "--stage", "--exp", "--sort"})
 FORMAT = b"landmark-replay-2"
 KEEP = 64  # saved outputs per repository; older ones are pruned
 _TRUNK = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,9 +66,31 @@ def _code_stamp(h: "hashlib._Hash") -> None:
                     h.update(f"{e.name}:{st.st_mtime_ns}:{st.st_size};".encode())
 
 
+def _reads_work_tree(args: list[str]) -> bool:
+    """Whether a compare line names the work tree: 'workspace', or no revision at all."""
+    named = False
+    i = 1
+    while i < len(args):
+        a = args[i]
+        if a in _COMPARE_VALUES:
+            named = named or a in ("--stage", "--exp")
+            i += 2
+            continue
+        if a.startswith("--exp="):
+            named = True
+        elif not a.startswith("-"):
+            if a == "workspace":
+                return True
+            named = True
+        i += 1
+    return not named
+
+
 def fingerprint(args: list[str]) -> tuple[str, str] | None:
     """(cache folder, key) for this command line, or None where replay doesn't apply."""
     if not args or args[0] not in COMMANDS or os.environ.get("LANDMARK_NO_CACHE"):
+        return None
+    if args[0] == "compare" and _reads_work_tree(args):
         return None
     location = _repo_option(args)
     if location is None or not _is_local(location):
@@ -72,7 +100,8 @@ def fingerprint(args: list[str]) -> tuple[str, str] | None:
         return None
     worktree, gitdir, common = found
     try:
-        refs = gitrefs.refs_stamp(gitdir, common)
+        namespaces = _ALL_REFS if args[0] in ("compare", "experiments") else ("tags",)
+        refs = gitrefs.refs_stamp(gitdir, common, namespaces)
     except OSError:
         return None
     if refs is None:  # reftable: only git can read the refs, so the command runs in full
