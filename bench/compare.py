@@ -29,9 +29,11 @@ What it does
    ``--warmup`` (default 1) untimed runs, then ``--runs`` (default 5) timed runs; the figure is
    the median. The two tools take turns run by run, so a burst of load from elsewhere lands on
    both. dvc is timed as a user meets it: warm, with its own experiment cache
-   (``.dvc/tmp/exps/cache``) filled by the warm-up run. landmark saves nothing between runs
-   for these commands (``compare`` and ``experiments`` are not among those ``cli/replay.py``
-   replays), so every run reads the repository afresh.
+   (``.dvc/tmp/exps/cache``) filled by the warm-up run. landmark is timed both ways a user
+   meets it: "computed" (``LANDMARK_NO_CACHE=1``: every run reads the repository afresh, as
+   the first call after a change does) and "repeated": ``cli/replay.py`` replays the saved
+   output of ``compare`` and ``experiments`` while the refs naming their commits (tags,
+   branches, ``refs/exps``) are unchanged. The two outputs are checked to be equal.
 
 4. Prints a table (case, landmark, dvc, dvc/landmark, target, verdict), with a first row of
    ``--help`` for each tool: what any command costs before it reads anything (the interpreter
@@ -546,17 +548,36 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     build_s: dict[str, float] = {}
 
     def measure(
-        case: str, target: Target, lm_args: list[str], dvc_args: list[str], repo: Path
+        case: str,
+        target: Target,
+        lm_args: list[str],
+        dvc_args: list[str],
+        repo: Path,
+        replayed: bool = False,
     ) -> tuple[str, str | None]:
-        """Time both tools on `repo`, add the row; their stdout (dvc's None without it)."""
+        """Time both tools on `repo`, add the row; their stdout (dvc's None without it).
+
+        With `replayed`, landmark is timed twice: every run computed afresh
+        (LANDMARK_NO_CACHE=1: what the first call after a change costs) and as a repeated
+        call, which replays the saved output while the refs are unchanged (cli/replay.py)."""
         commands = {"landmark": [str(landmark), *lm_args]}
+        if replayed:
+            commands["landmark, computed"] = ["env", "LANDMARK_NO_CACHE=1", str(landmark), *lm_args]
         if dvc is not None and not args.no_peer:
             commands["dvc"] = [str(dvc), *dvc_args]
         log(f"{case}: {', '.join(commands)} ({args.warmup} warm-up + {args.runs} timed, in turns)")
         t = time_turns(commands, repo, env, args.warmup, args.runs)
         for name, timing in t.items():
             log(f"{case}: {name} median {secs(timing.median)} s (runs {fmt_runs(timing.runs)})")
-        rows.append(row(case, target, t["landmark"], t.get("dvc")))
+        if replayed:
+            rows.append(row(f"{case}, computed", target, t["landmark, computed"], t.get("dvc")))
+            if t["landmark, computed"].stdout != t["landmark"].stdout:
+                raise harness.UsageError(
+                    f"{case}: the replayed output differs from the computed one"
+                )
+            rows.append(row(f"{case}, repeated (replayed)", target, t["landmark"], t.get("dvc")))
+        else:
+            rows.append(row(case, target, t["landmark"], t.get("dvc")))
         return t["landmark"].stdout, t["dvc"].stdout if "dvc" in t else None
 
     # What any command costs before it reads anything: the interpreter and the CLI's imports.
@@ -576,6 +597,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             ["compare", MODEL, "--versions", "--json", "-r", str(repo)],
             ["exp", "show", "--json", "-n", str(n)],
             repo,
+            replayed=True,
         )
         checks += check_versions(*outs, commits)
 
@@ -594,6 +616,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             ["experiments", "--json", "-r", str(repo)],
             ["exp", "show", "--json"],
             repo,
+            replayed=True,
         )
         checks += check_experiments(*outs, made)
 
