@@ -5,6 +5,7 @@ stages assigned, everything pushed to a bare remote."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -63,8 +64,21 @@ def main(repo: Path, remote: Path) -> None:
         labels=["risk"],
     )
     (repo / "models").mkdir(exist_ok=True)
-    (repo / "models" / "fraud.bin").write_bytes(b"\x00fraud model bytes")
-    git(repo, "add", "-f", "dvc.yaml", "models/fraud.bin")
+    fraud = b"\x00fraud model bytes"
+    (repo / "models" / "fraud.bin").write_bytes(fraud)
+    # dvc.lock's output is found before git's copy: its object is in the cache, as dvc leaves it
+    md5 = hashlib.md5(fraud).hexdigest()
+    cached = repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(fraud)
+    (repo / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  train-fraud:\n"
+        "    cmd: python train.py --note '<script>alert(2)</script>'\n"
+        "    deps:\n    - path: data/raw.csv\n      md5: 0123456789abcdef0123456789abcdef\n"
+        "      size: 10\n    outs:\n    - path: models/fraud.bin\n"
+        f"      md5: {md5}\n      size: {len(fraud)}\n"
+    )
+    git(repo, "add", "-f", "dvc.yaml", "dvc.lock", "models/fraud.bin")
     git(repo, "commit", "-q", "-m", "fraud model")
     tick(41)
     landmark.register("fraud", repo=repo, version="v1.0.0")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
+from pathlib import Path
 
 import httpx
 
-from .conftest import TOKEN, Server, World
+from .conftest import TOKEN, Server, World, _start
 
 J = {"Accept": "application/json"}
 BEARER = {**J, "Authorization": f"Bearer {TOKEN}"}
@@ -87,6 +89,15 @@ def test_table_filters_sort_and_keyset_pages(server: Server) -> None:
         assert [m["name"] for m in back["models"]] == ["churn"]
 
 
+def test_model_json_holds_the_lineage(server: Server, world: World) -> None:
+    with server.client() as c:
+        data = c.get("/models/fraud", headers=J).json()
+        page = c.get("/models/fraud").text
+    assert data["lineage"] == json.loads(world.landmark("lineage", "fraud@v1.0.0", "--json"))
+    assert [s["name"] for s in data["lineage"]["stages"]] == ["train-fraud"]
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page and "<script>alert(2)" not in page
+
+
 def test_escaped_repo_content(server: Server) -> None:
     with server.client() as c:
         html = c.get("/").text
@@ -99,11 +110,18 @@ def test_escaped_repo_content(server: Server) -> None:
         )
 
 
-def test_security_headers(server: Server) -> None:
+def test_every_page_renders_with_security_headers(server: Server) -> None:
+    pages = ["/", "/?cols=latest&sort=-updated", "/models/churn", "/models/churn?version=v0.0.1",
+             "/models/fraud?kind=assignment", "/compare?refs=churn@v0.0.1,churn@v0.0.2",
+             "/compare", "/signin"]  # fmt: skip
     with server.client() as c:
-        r = c.get("/")
-    assert "script-src 'self'" in r.headers["content-security-policy"]
-    assert r.headers["x-content-type-options"] == "nosniff"
+        for url in pages:
+            r = c.get(url)
+            assert r.status_code == 200, (url, r.text[-500:])
+            assert r.headers["content-type"].startswith("text/html")
+            assert "script-src 'self'" in r.headers["content-security-policy"]
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["server-timing"].startswith("app;dur=")
 
 
 def test_bad_input_statuses(server: Server) -> None:
@@ -219,3 +237,29 @@ def test_download_refuses_a_path_leaving_the_repo(server: Server) -> None:
     with server.client() as c:
         r = c.get("/files/evil?version=v0.1.0", headers=J)
     assert r.status_code == 422 and "leaves the work tree" in r.json()["error"]
+
+
+def test_several_repositories_one_a_url_fetched_on_interval(world: World, tmp_path: Path) -> None:
+    served = _start(world, tmp_path / "log", "-r", world.remote.as_uri())
+    try:
+        with served.client() as c:
+            both = c.get("/", headers=J).json()
+            assert [r["id"] for r in both["repos"]] == ["repo", "remote"]
+            assert {m["repo"] for m in both["models"]} == {"repo", "remote"}
+            remote = c.get("/?repo=remote", headers=J).json()["models"]
+            assert {m["name"] for m in remote} == {"churn", "evil", "fraud"}
+            page = c.get("/models/evil?repo=remote", headers=J).json()
+            assert page["repo"] == "remote" and page["version"]["version"] == "v0.1.0"
+            commit = page["version"]["commit_hexsha"]
+            world.git("tag", "-a", "-m", "Registering artifact evil version v0.3.0",
+                      "evil@v0.3.0", commit, cwd=world.remote)  # fmt: skip
+            deadline = time.monotonic() + 60
+            while True:
+                found = c.get("/?repo=remote", headers=J).json()["models"]
+                if next(m for m in found if m["name"] == "evil")["version"] == "v0.3.0":
+                    break
+                assert time.monotonic() < deadline, "the URL was never fetched again"
+                time.sleep(0.5)
+            assert "evil@v0.3.0" not in world.tags()  # fetched into the cache, not the clone
+    finally:
+        served.stop()

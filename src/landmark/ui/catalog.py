@@ -153,6 +153,7 @@ class Catalog:
         # meet a half-initialised module (and the page would say the files cannot be checked).
         self._describing = threading.Lock()
         self._results: dict[tuple[str, str, str], Json] = {}
+        self._lineages: dict[tuple[str, str, str], Json] = {}
         self.generation = 0  # bumped when model metadata arrives (the tables show it)
 
     # -- sources and views ------------------------------------------------------------------
@@ -247,6 +248,20 @@ class Catalog:
                 "params": res.params,
                 "errors": res.errors,
             }
+        return found
+
+    def lineage(self, view: View, name: str, version: VersionState) -> Json:
+        """``landmark lineage NAME@VERSION --json`` (the dvc.lock stages behind the model)."""
+        key = (view.source.id, version.commit, name)
+        found = self._lineages.get(key)
+        if found is None:
+            from ..provenance import trace
+
+            try:
+                doc = trace(view.source.registry, f"{name}@{version.version}").to_dict()
+            except LandmarkError as e:
+                doc = {"error": one_line(str(e), 300), "stages": [], "data": []}
+            found = self._lineages[key] = doc
         return found
 
 

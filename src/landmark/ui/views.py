@@ -457,6 +457,7 @@ def model(catalog: Catalog, name: str, q: ModelQuery, *, fetch: bool = True) -> 
     info: Json | None = None
     results: Json = {"metrics": {}, "params": {}, "errors": {}}
     annotation: Json | None = None
+    lineage: Json | None = None
     if selected is not None:
         sv = selected[0]
         selected_doc = next((d for d in docs if d["version"] == sv.version), None)
@@ -466,6 +467,7 @@ def model(catalog: Catalog, name: str, q: ModelQuery, *, fetch: bool = True) -> 
         info = {"describe": found.doc, "error": found.error} if found else None
         results = catalog.results(view, name, sv)
         annotation = _annotation_at(view, name, sv.commit)
+        lineage = catalog.lineage(view, name, sv) if sv.registered else None
     history, hnext = _history(view, art, q)
     held = view.held(name)
     return {
@@ -483,6 +485,7 @@ def model(catalog: Catalog, name: str, q: ModelQuery, *, fetch: bool = True) -> 
         "model": info,
         "metrics": results["metrics"],
         "params": results["params"],
+        "lineage": lineage,
         "history": history,
         "history_next": q.link(name, **hnext) if hnext else None,
         "stamp": catalog.stamp(),
