@@ -156,7 +156,7 @@ class CommitSnapshot(Snapshot):
 
     def key(self, path: str) -> str | None:
         entry = self._entry(path)
-        return entry[1] if entry is not None and entry[0] != "40000" else None
+        return entry[1] if entry is not None and entry[0].startswith("100") else None
 
     def read(self, path: str) -> bytes | None:
         entry = self._entry(path)
@@ -244,8 +244,11 @@ class Trees:
         self._blobs: dict[str, bytes | None] = {}
         self._named: dict[tuple[str, frozenset[str]], list[str]] = {}
         self._files: dict[str, list[str]] = {}
+        self._root_of: dict[str, str] = {}  # commit -> its root tree
 
     def root(self, rev: str) -> str | None:
+        if rev in self._root_of:
+            return self._root_of[rev]
         got = self._objects.get(f"{rev}^{{tree}}")
         if got is None or got[1] != "tree":
             return None
@@ -265,6 +268,42 @@ class Trees:
             entries = parse_tree(got[2], self._oid_len) if got and got[1] == "tree" else []
             found = self._trees[oid] = {n: (m, o) for m, n, o in entries}
         return found
+
+    def roots(self, revs: Sequence[str]) -> None:
+        """Read the root trees of many commits, then every tree below them, a level at a
+        time: one round trip per level for all revisions (shared subtrees once)."""
+        from .git import parse_tree
+
+        todo = [r for r in dict.fromkeys(revs) if r not in self._root_of]
+        for rev, got in zip(
+            todo, self._objects.get_many([f"{r}^{{tree}}" for r in todo]), strict=True
+        ):
+            if got is None or got[1] != "tree":
+                continue
+            self._root_of[rev] = got[0]
+            if got[0] not in self._trees:
+                self._trees[got[0]] = {n: (m, o) for m, n, o in parse_tree(got[2], self._oid_len)}
+        level = list({self._root_of[r] for r in todo if r in self._root_of})
+        while level:
+            wanted = list(
+                dict.fromkeys(
+                    sub
+                    for oid in level
+                    for name, (mode, sub) in self._trees[oid].items()
+                    if mode == "40000" and name not in SKIP_DIRS and sub not in self._trees
+                )
+            )
+            for oid, got in zip(wanted, self._objects.get_many(wanted), strict=True):
+                entries = parse_tree(got[2], self._oid_len) if got and got[1] == "tree" else []
+                self._trees[oid] = {n: (m, o) for m, n, o in entries}
+            level = wanted
+
+    def blobs(self, oids: Iterable[str]) -> None:
+        """Read many blobs in a few round trips (those already read are skipped)."""
+        wanted = [o for o in dict.fromkeys(oids) if o not in self._blobs]
+        for oid, got in zip(wanted, self._objects.get_many(wanted), strict=True):
+            data = got[2] if got is not None and got[1] == "blob" else None
+            self._blobs[oid] = data if data is None or len(data) <= MAX_FILE else None
 
     def lookup(self, root: str, path: str) -> tuple[str, str] | None:
         """(mode, oid) of a path under the tree ``root``."""
@@ -618,7 +657,27 @@ class Reader:
     def results(self, target: Target, *, stages: bool = True) -> Results:
         """What ``target`` holds; ``stages=False`` leaves dvc.lock unread (it is the largest
         YAML file a revision usually has, and only lineage and the data section need it)."""
-        snap = self.snapshot(target)
+        return self._results(self.snapshot(target), stages)
+
+    def _wanted(self, snap: Snapshot, stages: bool) -> list[str]:
+        """The files :meth:`_results` will read at a snapshot."""
+        decl = declared(snap.dvc_files)
+        paths = [f for p in decl.metrics for f in self._data_files(snap, p)] + list(decl.params)
+        if stages:
+            paths += [posixpath.join(d.rpartition("/")[0], LOCK_FILE) for d in snap.dvc_files]
+        return paths
+
+    def _prefetch(self, snaps: Sequence[Snapshot], paths: Sequence[Sequence[str]]) -> None:
+        oids = [
+            k
+            for snap, wanted in zip(snaps, paths, strict=True)
+            if isinstance(snap, CommitSnapshot)
+            for k in (snap.key(p) for p in wanted)
+            if k is not None and k not in self._parsed
+        ]
+        self.trees.blobs(oids)
+
+    def _results(self, snap: Snapshot, stages: bool) -> Results:
         errors = dict(snap.errors)
         decl = declared(snap.dvc_files)
         errors.update(decl.problems)
@@ -662,7 +721,24 @@ class Reader:
         return [f for f in snap.files_under(path) if f.endswith(DATA_SUFFIXES)]
 
     def read_all(self, targets: Sequence[Target], *, stages: bool = True) -> list[Results]:
-        return [self.results(t, stages=stages) for t in targets]
+        """Results of many targets: trees, dvc.yaml files, then the files they declare, each
+        step one batch for all the commits."""
+        return [self._results(snap, stages) for snap in self.snapshots(targets, stages=stages)]
+
+    def snapshots(self, targets: Sequence[Target], *, stages: bool = True) -> list[Snapshot]:
+        """Snapshots of many targets, with what their results will read already fetched."""
+        self.trees.roots([t.rev for t in targets if t.rev is not None])
+        roots = [self.trees.root(t.rev) for t in targets if t.rev is not None]
+        self.trees.blobs(
+            entry[1]
+            for root in roots
+            if root is not None
+            for path in self.trees.named(root, frozenset([DVC_FILE]))
+            if (entry := self.trees.lookup(root, path)) is not None
+        )
+        snaps = [self.snapshot(t) for t in targets]
+        self._prefetch(snaps, [self._wanted(s, stages) for s in snaps])
+        return snaps
 
 
 def read_results(repo: Repo, targets: Sequence[Target]) -> list[Results]:

@@ -149,18 +149,28 @@ def test_one_git_process_reads_every_revision(repo: GitRepo) -> None:
     revs = [r.resolve(f"HEAD~{i}") for i in range(5)]
     with Reader(r) as reader:
         asked: list[str] = []
-        real = reader._objects.get
+        trips: list[int] = []
+        one, many = reader._objects.get, reader._objects.get_many
 
-        def counting(name: str) -> tuple[str, str, bytes] | None:
+        def get(name: str) -> tuple[str, str, bytes] | None:
             asked.append(name)
-            return real(name)
+            trips.append(1)
+            return one(name)
 
-        reader._objects.get = counting  # type: ignore[method-assign]
+        def get_many(names: list[str]) -> list[tuple[str, str, bytes] | None]:
+            asked.extend(names)
+            trips.append(len(names))
+            return many(names)
+
+        reader._objects.get = get  # type: ignore[method-assign]
+        reader._objects.get_many = get_many  # type: ignore[method-assign]
         found = reader.read_all([Target(s[:7], s, "commit") for s in revs])
     assert [f.metrics["m.json"]["i"] for f in found] == [4, 3, 2, 1, 0]
-    # Five roots, five distinct m.json blobs, one dvc.yaml, one 'static' tree — no repeats.
+    # Five roots, five distinct m.json blobs, one dvc.yaml, one 'static' tree — no repeats,
+    # in a handful of round trips: roots, the level below, dvc.yaml, the metrics.
     assert len(asked) == len(set(asked))
     assert sum(1 for a in asked if a.endswith("^{tree}")) == 5
+    assert len(trips) <= 5, trips
 
 
 def test_a_commit_that_is_not_there(repo: GitRepo) -> None:
