@@ -374,7 +374,7 @@ def parse_data(data: bytes, path: str) -> Any:
     if suffix in (".yaml", ".yml"):
         from . import yamlio
 
-        return yamlio.load(data, path)
+        return yamlio.load_simple(data, path)
     raise ConfigError(f"{path}: not a JSON, YAML or TOML file")
 
 

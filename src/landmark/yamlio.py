@@ -4,6 +4,7 @@ a file is read or written). No other module imports ruamel."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,88 @@ def load(data: bytes | str, source: str) -> Any:
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise ConfigError(f"{source}{where}: {problem}; fix the file and try again") from e
+
+
+# The plain subset that load_simple reads itself: "key: scalar" lines and nested mappings,
+# nothing else (no lists, quotes, flow style, anchors, tags, comments after a value...).
+_LINE = re.compile(r"^( *)([A-Za-z_][A-Za-z0-9_.\-/]*):(?: +(\S(?:.*\S)?))?$")
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?")
+_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_.\-/]*(?: [A-Za-z0-9_.\-/]+)*")
+_SPECIAL = {
+    "true": True, "True": True, "TRUE": True,
+    "false": False, "False": False, "FALSE": False,
+    "null": None, "Null": None, "NULL": None, "~": None,
+}  # fmt: skip
+
+
+class _NotSimple(Exception):
+    pass
+
+
+def _scalar(text: str) -> Any:
+    if text in _SPECIAL:
+        return _SPECIAL[text]
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _WORD.fullmatch(text):
+        return text
+    raise _NotSimple
+
+
+def _simple(text: str) -> Any:
+    """Parse the plain subset exactly as the YAML 1.2 loader would; _NotSimple otherwise."""
+    if not text.isascii() or "\t" in text or "\r" in text:
+        raise _NotSimple  # tabs, other line breaks, a BOM: the loader's rules
+    root: dict[str, Any] = {}
+    stack: list[tuple[int, dict[str, Any]]] = []  # (indent, mapping) of the open mappings
+    opened: tuple[int, dict[str, Any]] | None = None  # a "key:" waiting for its first child
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        m = _LINE.match(line.rstrip(" "))
+        if m is None or "#" in line:
+            raise _NotSimple
+        indent, key, value = len(m.group(1)), m.group(2), m.group(3)
+        if key in _SPECIAL:
+            raise _NotSimple
+        if not stack:
+            stack.append((indent, root))
+        elif opened is not None:
+            if indent <= opened[0]:
+                raise _NotSimple  # "key:" then no child: the loader's null, left to it
+            stack.append((indent, opened[1]))
+            opened = None
+        else:
+            while len(stack) > 1 and indent < stack[-1][0]:
+                stack.pop()
+            if indent != stack[-1][0]:
+                raise _NotSimple
+        mapping = stack[-1][1]
+        if key in mapping:
+            raise _NotSimple  # duplicate keys: the loader's own error
+        if value is None:
+            child: dict[str, Any] = {}
+            mapping[key] = child
+            opened = (indent, child)
+        else:
+            mapping[key] = _scalar(value)
+    if opened is not None:
+        raise _NotSimple
+    return root if stack else None
+
+
+def load_simple(data: bytes | str, source: str) -> Any:
+    """:func:`load`, with a fast path for the plain files params and metrics usually are
+    (``key: value`` lines, nested mappings): the same values the loader gives, in a fraction
+    of its time; anything beyond that subset goes to the loader."""
+    try:
+        return _simple(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except (_NotSimple, UnicodeDecodeError):
+        return load(data, source)
 
 
 def load_roundtrip(path: Path) -> Any:
