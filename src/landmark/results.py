@@ -668,14 +668,24 @@ class Reader:
         return paths
 
     def _prefetch(self, snaps: Sequence[Snapshot], paths: Sequence[Sequence[str]]) -> None:
-        oids = [
-            k
+        pairs = [
+            (snap, p)
             for snap, wanted in zip(snaps, paths, strict=True)
             if isinstance(snap, CommitSnapshot)
-            for k in (snap.key(p) for p in wanted)
-            if k is not None and k not in self._parsed
+            for p in wanted
         ]
+        oids = {
+            k: p for snap, p in pairs if (k := snap.key(p)) is not None and k not in self._parsed
+        }
+        self._fetch(pairs, oids)
         self.trees.blobs(oids)
+
+    def _fetch(self, pairs: Sequence[tuple[Snapshot, str]], oids: Mapping[str, str]) -> None:
+        """In a cached partial clone of a URL, fetch the blobs about to be read in one go."""
+        if self.repo.url is None or not oids:
+            return
+        commits = list(dict.fromkeys(s.rev for s, _ in pairs if s.rev is not None))
+        self.repo.fetch_blobs(commits, sorted(set(oids.values())), oids)
 
     def _results(self, snap: Snapshot, stages: bool) -> Results:
         errors = dict(snap.errors)
@@ -728,14 +738,17 @@ class Reader:
     def snapshots(self, targets: Sequence[Target], *, stages: bool = True) -> list[Snapshot]:
         """Snapshots of many targets, with what their results will read already fetched."""
         self.trees.roots([t.rev for t in targets if t.rev is not None])
-        roots = [self.trees.root(t.rev) for t in targets if t.rev is not None]
-        self.trees.blobs(
-            entry[1]
-            for root in roots
-            if root is not None
+        revs = [t.rev for t in targets if t.rev is not None]
+        dvc_files = {
+            entry[1]: path
+            for rev in revs
+            if (root := self.trees.root(rev)) is not None
             for path in self.trees.named(root, frozenset([DVC_FILE]))
             if (entry := self.trees.lookup(root, path)) is not None
-        )
+        }
+        if self.repo.url is not None and dvc_files:
+            self.repo.fetch_blobs(revs, sorted(set(dvc_files.values())), dvc_files)
+        self.trees.blobs(dvc_files)
         snaps = [self.snapshot(t) for t in targets]
         self._prefetch(snaps, [self._wanted(s, stages) for s in snaps])
         return snaps

@@ -169,3 +169,23 @@ def test_plots_report_and_images(project: Project, tmp_path: Path) -> None:
     err = project.landmark("plots", "churn@v1.0.0", ok=False).stderr
     assert err.startswith("error: say where to write")
     assert not (tmp_path / "nothing").exists()
+
+
+def test_a_partial_clone_fetches_the_files_it_reads_in_one_go(
+    logged: GitRepo, lm: Cli, bare_remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a URL landmark keeps a blobless clone; the files compare reads are fetched in
+    one request, not one request per file (each would be a round trip to the server)."""
+    logged.git("push", "-q", "origin", "--tags")
+    subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=bare_remote, check=True)
+    url = f"file://{bare_remote}"
+    local = json.loads(lm("compare", "churn", "--versions", "--json").output)
+    trace = tmp_path / "trace.json"
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
+    remote = json.loads(lm("compare", "-r", url, "churn", "--versions", "--json").output)
+    assert remote["metrics"] == local["metrics"] and remote["params"] == local["params"]
+    served = [
+        line for line in trace.read_text().splitlines()
+        if '"event":"start"' in line and "git-upload-pack" in line
+    ]  # fmt: skip
+    assert 1 <= len(served) <= 3, len(served)  # clone, then the files; not one per file
