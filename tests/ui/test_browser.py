@@ -62,6 +62,9 @@ def test_model_page(page: Any, server: Server, artifacts: Path) -> None:
     page.wait_for_url("**version=v0.0.1**")
     assert "0.74" in page.locator("section", has_text="Metrics and params").inner_text()
     assert page.locator("#download").get_attribute("href").endswith("version=v0.0.1")
+    plot = page.locator("section[aria-labelledby=plots-h] img").first
+    plot.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=plot.element_handle())
     shot(page, artifacts, "model")
     page.select_option("#kind", "assignment")
     page.locator("section", has_text="History").get_by_role("button", name="Filter").click()
@@ -171,3 +174,13 @@ def test_accessibility(browser: Any, server: Server) -> None:
         found["dialog"] = serious(tab)
         context.close()
         assert not any(found.values()), (scheme, found)
+
+
+def test_table_follows_new_tags(page: Any, server: Server, world: World) -> None:
+    page.goto(server.url + "/?q=evil")
+    row = page.locator("#models tbody tr", has_text="evil")
+    assert "v0.1.0" in row.inner_text()
+    world.landmark("register", "evil", "--version", "v0.5.0")
+    # no reload: the page polls /stamp and fetches its table again when the refs change
+    page.locator("#models tbody tr", has_text="v0.5.0").wait_for(timeout=30_000)
+    assert page.url.endswith("/?q=evil")

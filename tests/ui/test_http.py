@@ -47,6 +47,8 @@ def test_model_json_deep_links_a_version(server: Server, world: World) -> None:
     assert describe == json.loads(world.landmark("describe-model", "churn@v0.0.1", "--json"))
     assert describe["framework"]["name"] == "scikit-learn"
     assert "churn@v0.0.1" in data["snippets"]["python"]
+    [plot] = [p for p in data["plots"] if p["kind"] == "vega"]
+    assert plot["revisions"] == ["churn@v0.0.1"] and "accuracy" in plot["key"]
 
 
 def test_compare_json_is_compare_json(world: World, server: Server) -> None:
@@ -213,9 +215,16 @@ def test_stamp_changes_with_the_tags(server: Server, world: World) -> None:
         stamp = c.get("/stamp", headers=J).json()["stamp"]
         assert c.get("/stamp", params={"since": stamp}).status_code == 204
         world.git("tag", "-a", "-m", "Registering artifact fraud version v1.1.0", "fraud@v1.1.0")
-        changed = c.get("/stamp", params={"since": stamp})
+        # the registry checks its refs at most once a second: poll as the page does
+        deadline = time.monotonic() + 30
+        while (changed := c.get("/stamp", params={"since": stamp})).status_code == 204:
+            assert time.monotonic() < deadline, "the stamp never changed"
+            time.sleep(0.2)
         assert changed.status_code == 200 and changed.headers["hx-trigger"] == "registry-changed"
-        assert c.get("/stamp", headers=J).json()["stamp"] != stamp
+        assert f"since={c.get('/stamp', headers=J).json()['stamp']}" in changed.text
+        # once the stamp has moved, the pages already show the new tag
+        fraud = next(m for m in c.get("/", headers=J).json()["models"] if m["name"] == "fraud")
+        assert fraud["version"] == "v1.1.0"
 
 
 def _members(r: httpx.Response) -> dict[str, bytes]:

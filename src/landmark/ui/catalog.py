@@ -60,6 +60,7 @@ class View:
     state: RegistryState
     stages: list[str]
     annotations: dict[str, ann.Annotation]
+    serial: int = 0
     _versions: dict[str, list[tuple[VersionState, list[StageState]]]] = field(default_factory=dict)
     _held: dict[str, dict[str, list[StageState]]] = field(default_factory=dict)
     docs: dict[tuple[str, str], Json] = field(default_factory=dict)  # (name, version) -> show
@@ -147,6 +148,7 @@ class Catalog:
         for sid, loc in zip(_ids(locations), locations, strict=True):
             self.sources[sid] = Source(sid, loc, Registry(loc, refresh_interval=refresh_interval))
         self._views: dict[str, View] = {}
+        self._serial = 0  # of the views built (the stamp names them)
         self._lock = threading.Lock()
         self._models: dict[tuple[str, str, str], ModelInfo] = {}
         # One model read at a time: two threads importing a framework's modules at once can
@@ -154,6 +156,7 @@ class Catalog:
         self._describing = threading.Lock()
         self._results: dict[tuple[str, str, str], Json] = {}
         self._lineages: dict[tuple[str, str, str], Json] = {}
+        self._plots: dict[tuple[str, str, str], list[Json]] = {}
         self.generation = 0  # bumped when model metadata arrives (the tables show it)
 
     # -- sources and views ------------------------------------------------------------------
@@ -175,8 +178,13 @@ class Catalog:
             cached = self._views.get(source.id)
             if cached is not None and cached.state is state:
                 return cached
+            self._serial += 1
             view = View(
-                source, state, source.registry.stages(), _read_annotations(source.registry, state)
+                source,
+                state,
+                source.registry.stages(),
+                _read_annotations(source.registry, state),
+                serial=self._serial,
             )
             self._views[source.id] = view
             return view
@@ -199,14 +207,17 @@ class Catalog:
         raise NotFound(f"model {name!r} not found: see the models table for known models")
 
     def stamp(self) -> str:
-        """Differs whenever a tag or HEAD changes in any repository (or metadata arrives)."""
+        """Differs whenever a repository's view changes (new tags, a moved HEAD) or model
+        metadata arrives. Taken from the views themselves, so a page reloaded on a new stamp
+        always gets the new data; cheap: each registry checks its refs from git's files at
+        most once per refresh interval, and folds only when they moved."""
         h = hashlib.sha1(usedforsecurity=False)
         for source in self.sources.values():
-            h.update(source.id.encode() + b"\0")
             try:
-                h.update(source.registry.repo.refs_stamp())
+                serial = self.view(source).serial
             except LandmarkError:
-                h.update(b"unreadable")
+                serial = -1
+            h.update(f"{source.id}\0{serial}\0".encode())
         h.update(str(self.generation).encode())
         return h.hexdigest()[:16]
 
@@ -262,6 +273,21 @@ class Catalog:
             except LandmarkError as e:
                 doc = {"error": one_line(str(e), 300), "stages": [], "data": []}
             found = self._lineages[key] = doc
+        return found
+
+    def plots(self, view: View, name: str, version: VersionState) -> list[Json]:
+        """The plots declared at the version's commit (``landmark plots NAME@VERSION``)."""
+        key = (view.source.id, version.commit, name)
+        found = self._plots.get(key)
+        if found is None:
+            from .comparison import plot_docs
+
+            try:
+                found = plot_docs(view, [f"{name}@{version.version}"])
+            except LandmarkError as e:
+                found = [{"kind": "notes", "title": "Plots", "notes": [one_line(str(e), 300)],
+                          "id": "", "key": "", "revisions": [], "absent": [], "images": {}}]  # fmt: skip
+            self._plots[key] = found
         return found
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .. import names
@@ -34,17 +35,22 @@ def page(catalog: Catalog, query: CompareQuery) -> Json:
         "refs": list(query.refs),
         "diff_only": query.diff_only,
         "comparison": result.to_dict(query.diff_only),
-        "plots": [_plot_doc(p) for p in _plots(view, query)],
+        "plots": plot_docs(view, query.refs),
     }
 
 
-def _plots(view: View, query: CompareQuery) -> list[Any]:
+def plot_docs(view: View, refs: Sequence[str]) -> list[Json]:
+    """The plots declared at ``refs`` (one version's, or several overlaid), as page data."""
+    return [_plot_doc(p) for p in _plots(view, refs)]
+
+
+def _plots(view: View, refs: Sequence[str]) -> list[Any]:
     from .. import plots as plotting
     from ..comparison import Resolver
     from ..results import Reader
 
     reg = view.source.registry
-    targets = Resolver(reg.repo, reg).targets(list(query.refs))
+    targets = Resolver(reg.repo, reg).targets(list(refs))
     with Reader(reg.repo) as reader:
         return plotting.collect([reader.snapshot(t) for t in targets])
 
@@ -67,13 +73,13 @@ def plot(catalog: Catalog, query: CompareQuery, plot_id: str) -> str:
     script or outside reference)."""
     from .. import plots as plotting
 
-    if len(query.refs) < 2:
-        raise InvalidInput("compare needs two or more versions: refs=NAME@v1,NAME@v2")
+    if not query.refs:
+        raise InvalidInput("name the versions: refs=NAME@v1,NAME@v2")
     view = _view(catalog, query)
-    for p in _plots(view, query):
+    for p in _plots(view, query.refs):
         if p.id == plot_id and p.kind == "vega":
             return str(plotting.svg(p))
     raise NotFound(f"no drawable plot {one_line(plot_id, 80)!r} at these revisions")
 
 
-__all__ = ["page", "plot"]
+__all__ = ["page", "plot", "plot_docs"]

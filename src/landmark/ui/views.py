@@ -458,6 +458,7 @@ def model(catalog: Catalog, name: str, q: ModelQuery, *, fetch: bool = True) -> 
     results: Json = {"metrics": {}, "params": {}, "errors": {}}
     annotation: Json | None = None
     lineage: Json | None = None
+    plots: list[Json] = []
     if selected is not None:
         sv = selected[0]
         selected_doc = next((d for d in docs if d["version"] == sv.version), None)
@@ -468,6 +469,7 @@ def model(catalog: Catalog, name: str, q: ModelQuery, *, fetch: bool = True) -> 
         results = catalog.results(view, name, sv)
         annotation = _annotation_at(view, name, sv.commit)
         lineage = catalog.lineage(view, name, sv) if sv.registered else None
+        plots = catalog.plots(view, name, sv) if sv.registered else []
     history, hnext = _history(view, art, q)
     held = view.held(name)
     return {
@@ -486,6 +488,7 @@ def model(catalog: Catalog, name: str, q: ModelQuery, *, fetch: bool = True) -> 
         "metrics": results["metrics"],
         "params": results["params"],
         "lineage": lineage,
+        "plots": plots,
         "history": history,
         "history_next": q.link(name, **hnext) if hnext else None,
         "stamp": catalog.stamp(),
