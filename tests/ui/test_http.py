@@ -63,6 +63,16 @@ def test_compare_json_is_compare_json(world: World, server: Server) -> None:
     assert accuracy["values"] == [0.74, 0.81]
     assert [r["key"] for r in diff["comparison"]["params"]] == ["C"]  # penalty is the same
     assert any(p["kind"] == "vega" for p in data["plots"])
+    with server.client() as c:
+        by_commit = c.get(
+            "/compare", params={"refs": f"{accuracy_rev(data)},churn@v0.0.2"}, headers=J
+        )
+    assert by_commit.status_code == 200
+    assert by_commit.json()["comparison"]["revisions"][0]["kind"] == "commit"
+
+
+def accuracy_rev(data: dict[str, object]) -> str:
+    return str(data["comparison"]["revisions"][0]["rev"])[:12]  # type: ignore[index]
 
 
 def test_overlaid_plot_is_an_svg_image(server: Server) -> None:
@@ -137,7 +147,9 @@ def test_bad_input_statuses(server: Server) -> None:
             "/?limit=0": 422,
             "/?after=not-a-cursor": 422,
             "/?repo=elsewhere": 404,
-            "/compare?refs=churn": 422,
+            "/compare?refs=churn@v0.0.1": 422,
+            "/compare?refs=churn@banana,churn@v0.0.1": 422,
+            "/compare?refs=--upload-pack=x,churn@v0.0.1": 404,
             "/files/churn": 422,
             "/no/such/page": 404,
         }

@@ -9,15 +9,18 @@ from typing import Any
 from .. import names
 from ..errors import InvalidInput, NotFound, one_line
 from .catalog import Catalog, View
-from .views import CompareQuery
+from .views import CompareQuery, is_registry_ref
 
 Json = dict[str, Any]
 
 
 def _view(catalog: Catalog, query: CompareQuery) -> View:
-    """The repository the refs are read in: ``repo``, else the one holding the first model."""
-    first = names.parse_shortcut(query.refs[0]).name
-    return catalog.locate(first, query.repo)
+    """The repository the refs are read in: ``repo``, else the one holding the first model
+    (the first repository when the first ref is a commit or an experiment)."""
+    first = query.refs[0]
+    if is_registry_ref(first):
+        return catalog.locate(names.parse_shortcut(first).name, query.repo)
+    return catalog.view(catalog.source(query.repo))
 
 
 def page(catalog: Catalog, query: CompareQuery) -> Json:

@@ -532,6 +532,12 @@ def snippets(
     }
 
 
+def is_registry_ref(ref: str) -> bool:
+    """``NAME@v1.2.3``, ``NAME@latest``, ``NAME#STAGE`` (else a commit, branch or ``exp:NAME``,
+    which the comparison core resolves)."""
+    return ("@" in ref or "#" in ref) and not ref.startswith("exp:")
+
+
 @dataclass(frozen=True)
 class CompareQuery:
     refs: tuple[str, ...] = ()
@@ -545,11 +551,10 @@ class CompareQuery:
         if len(chosen) > 50:
             raise InvalidInput("compare at most 50 versions at once")
         for ref in chosen:
-            sc = names.parse_shortcut(ref)
-            if not sc.is_shortcut:
-                raise InvalidInput(
-                    f"{one_line(ref, 80)!r} names no version: use NAME@v1.2.3, NAME@latest or NAME#STAGE"
-                )
+            if len(ref) > 200 or not ref.isprintable() or " " in ref:
+                raise InvalidInput(f"{one_line(ref, 80)!r} is not a version, commit or experiment")
+            if is_registry_ref(ref):
+                names.parse_shortcut(ref)  # a bad name, version or stage is a 422 here
         return cls(chosen, _text(params, "repo"), params.get("diff_only") in ("1", "on", "true"))
 
     def link(self, base: str = "/compare", **changes: Any) -> str:
