@@ -52,6 +52,10 @@ def to_input(doc: Any, sig: Signature) -> Any:
     doc = _unwrap(doc, sig)
     kind = sig.kind
     if kind == "dataframe":
+        fast = _records_fast(doc, sig)
+        if fast is not None:
+            frame, checked = fast
+            return frame if checked else validate(sig, frame)
         data = _dataframe(doc, sig)
     elif kind in ("ndarray", "tensor", "sparse"):
         data = _array(doc, sig)
@@ -92,9 +96,6 @@ def _dataframe(doc: Any, sig: Signature) -> Any:
     import pandas as pd
 
     names = [c.name for c in sig.columns]
-    fast = _records_fast(doc, sig)
-    if fast is not None:
-        return fast
     try:
         if isinstance(doc, list):
             if not doc:
@@ -141,29 +142,79 @@ def _dataframe(doc: Any, sig: Signature) -> Any:
 _NUMERIC = {"i": "iub", "u": "iub", "f": "iubf", "b": "b"}  # JSON arrays that fit a column kind
 
 
+_NUMBERS = {int, float}
+_BOOL = {bool}
 _INDEXES: dict[tuple[str, ...], Any] = {}
+# Per signature (by identity; the signature is kept so an id is never reused wrongly): each
+# column's name, numpy dtype, the JSON array kinds that fit it, and whether NaN is refused
+# there; None where a column is not numeric. Whether the built frame is exactly what
+# ``validate`` would return (every dtype spelled as numpy spells it) comes with it.
+_PLANS: dict[int, tuple[Signature, Any]] = {}
 
 
-def _records_fast(doc: Any, sig: Signature) -> Any:
-    """Records with exactly the signature's numeric columns, as one DataFrame built from
-    arrays of the right dtypes; None for anything else (the general path then reads it and
-    names what is wrong). Values are never truncated: 1.5 is not read into an int column."""
-    if not isinstance(doc, list) or not doc or not sig.columns:
-        return None
+def _plan(sig: Signature) -> Any:
+    entry = _PLANS.get(id(sig))
+    if entry is not None and entry[0] is sig:
+        return entry[1]
     import numpy as np
 
-    width = len(sig.columns)
+    plan: Any = None
+    names = [c.name for c in sig.columns]
+    if names and len(set(names)) == len(names):
+        columns: list[tuple[str, Any, str, bool]] | None = []
+        exact = True
+        for col in sig.columns:
+            try:
+                want = np.dtype(col.dtype)
+            except TypeError:  # pandas' own dtypes (Int64, category...): the general path
+                columns = None
+                break
+            fits = _NUMERIC.get(want.kind)
+            if fits is None or columns is None:
+                columns = None
+                break
+            exact = exact and str(want) == col.dtype
+            columns.append((col.name, want, fits, want.kind == "f" and col.missing is False))
+        if columns is not None:
+            plan = (tuple(columns), exact)
+    if len(_PLANS) > 256:
+        _PLANS.clear()
+    _PLANS[id(sig)] = (sig, plan)
+    return plan
+
+
+def _records_fast(doc: Any, sig: Signature) -> tuple[Any, bool] | None:
+    """Records with exactly the signature's numeric columns, as one DataFrame built from
+    arrays of the right dtypes, and whether it is already what ``validate`` returns for it
+    (then it need not be checked again); None for anything else (the general path then reads
+    it and names what is wrong). Values are never truncated: 1.5 is not read into an int
+    column. NaN (JSON's ``NaN``) in a column whose sample had none goes the general way,
+    which refuses it by name."""
+    if not isinstance(doc, list) or not doc or not sig.columns:
+        return None
+    plan = _plan(sig)
+    if plan is None:
+        return None
+    columns, exact = plan
+    import numpy as np
+
+    width = len(columns)
     arrays: dict[str, Any] = {}
     try:
-        for col in sig.columns:
-            want = np.dtype(col.dtype)
-            fits = _NUMERIC.get(want.kind)
-            if fits is None:
+        for name, want, fits, no_nan in columns:
+            column = [r[name] for r in doc]
+            types = set(map(type, column))
+            if not (types <= _NUMBERS or types == _BOOL):  # pandas reads a mix as objects
                 return None
-            values = np.asarray([r[col.name] for r in doc])
+            values = np.asarray(column)
             if values.ndim != 1 or values.dtype.kind not in fits:
                 return None
-            arrays[col.name] = values.astype(want, copy=False)
+            if values.dtype.kind in "iu" and want.kind in "iu" and not _fits(values, want, np):
+                return None  # out of the column's range: the general path names it
+            values = values.astype(want, copy=False)
+            if no_nan and np.isnan(values).any():
+                return None
+            arrays[name] = values
         if any(len(r) != width for r in doc):
             return None
     except (KeyError, TypeError, ValueError, OverflowError):
@@ -176,8 +227,29 @@ def _records_fast(doc: Any, sig: Signature) -> Any:
         index = _INDEXES[names] = pd.Index(list(names), dtype=object)
     dtypes = {a.dtype for a in arrays.values()}
     if len(dtypes) == 1:  # one block: a fraction of the cost of a frame built column by column
-        return pd.DataFrame(np.column_stack(list(arrays.values())), columns=index, copy=False)
-    return pd.DataFrame(arrays, columns=index, copy=False)
+        frame = pd.DataFrame(np.column_stack(list(arrays.values())), columns=index, copy=False)
+    else:
+        frame = pd.DataFrame(arrays, columns=index, copy=False)
+    return frame, exact
+
+
+def _fits(values: Any, want: Any, np: Any) -> bool:
+    """Whether integers ``values`` all fit the integer dtype ``want`` (then the cast is
+    lossless, as a safe cast is)."""
+    if values.dtype == want or np.can_cast(values.dtype, want, "safe"):
+        return True
+    if not values.size:
+        return True
+    info = np.iinfo(want)
+    return bool(info.min <= int(values.min()) and int(values.max()) <= info.max)
+
+
+def _numpy_int(dtype: str, np: Any) -> Any:
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        return None
+    return target if target.kind in "iu" else None
 
 
 def _row_lengths(rows: list[Any], width: int) -> None:
@@ -207,6 +279,14 @@ def _cast_columns(frame: Any, sig: Signature) -> Any:
                 values = frame[col.name]
                 if values.notna().all() and (values % 1 == 0).all():
                     frame[col.name] = values.astype(want)
+            elif want.startswith(("int", "uint")) and have.startswith(("int", "uint")):
+                # JSON integers are read as int64 (uint64 past it): into a narrower integer
+                # column when every value fits (the records fast path does the same)
+                import numpy as np
+
+                target = _numpy_int(want, np)
+                if target is not None and _fits(frame[col.name].to_numpy(), target, np):
+                    frame[col.name] = frame[col.name].astype(target)
         except (ValueError, TypeError) as e:
             raise SignatureError(
                 f'column "{col.name}" cannot be read as {want} ({_first(e)})'
