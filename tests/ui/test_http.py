@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import tarfile
 import time
 from pathlib import Path
 
 import httpx
 
-from .conftest import TOKEN, Server, World, _start
+from .conftest import LANDMARK, TOKEN, Server, World, _start
 
 J = {"Accept": "application/json"}
 BEARER = {**J, "Authorization": f"Bearer {TOKEN}"}
@@ -63,16 +64,11 @@ def test_compare_json_is_compare_json(world: World, server: Server) -> None:
     assert accuracy["values"] == [0.74, 0.81]
     assert [r["key"] for r in diff["comparison"]["params"]] == ["C"]  # penalty is the same
     assert any(p["kind"] == "vega" for p in data["plots"])
+    commit = data["comparison"]["revisions"][0]["rev"][:12]
     with server.client() as c:
-        by_commit = c.get(
-            "/compare", params={"refs": f"{accuracy_rev(data)},churn@v0.0.2"}, headers=J
-        )
+        by_commit = c.get("/compare", params={"refs": f"{commit},churn@v0.0.2"}, headers=J)
     assert by_commit.status_code == 200
     assert by_commit.json()["comparison"]["revisions"][0]["kind"] == "commit"
-
-
-def accuracy_rev(data: dict[str, object]) -> str:
-    return str(data["comparison"]["revisions"][0]["rev"])[:12]  # type: ignore[index]
 
 
 def test_overlaid_plot_is_an_svg_image(server: Server) -> None:
@@ -284,3 +280,18 @@ def test_several_repositories_one_a_url_fetched_on_interval(world: World, tmp_pa
             assert "evil@v0.3.0" not in world.tags()  # fetched into the cache, not the clone
     finally:
         served.stop()
+
+
+def test_cli_errors_are_one_line(world: World, tmp_path: Path) -> None:
+    cases = [
+        (["--token-file", str(tmp_path / "missing")], "cannot read the token file"),
+        (["-r", str(tmp_path / "not-a-repo")], "not-a-repo"),
+        (["--interval", "0"], "--interval must be more than 0"),
+    ]
+    for args, text in cases:
+        proc = subprocess.run(
+            [LANDMARK, "ui", "--port", "0", *args], cwd=world.repo, env=world.env,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode != 0 and text in proc.stderr, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
