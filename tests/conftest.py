@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -177,3 +178,47 @@ def gto_bin() -> Iterator[str]:
     if not path or not Path(path).exists():
         pytest.fail("the real gto is required: run scripts/bootstrap (it installs .venv-gto)")
     yield path
+
+
+def session_environment(home: Path, **extra: str) -> dict[str, str]:
+    """The environment session-scoped fixtures run git, dvc and landmark with (the autouse
+    ``isolated_env`` is per test): a fresh HOME and git config, a fixed identity, no GIT_,
+    DVC_ or LANDMARK_ settings from outside, and ``extra``."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[tag]\n\tgpgSign = false\n"
+        "[user]\n\tname = Ada Tester\n\temail = ada@example.com\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_", "LANDMARK_"))}
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        DVC_SYSTEM_CONFIG_DIR=str(home / "dvc-system"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
+        GIT_AUTHOR_NAME="Ada Tester",
+        GIT_AUTHOR_EMAIL="ada@example.com",
+        GIT_COMMITTER_NAME="Ada Tester",
+        GIT_COMMITTER_EMAIL="ada@example.com",
+        **extra,
+    )
+    return env
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser of its own
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole test session (the UI's and the plots' tests)."""
+    if not Path(CHROMIUM).exists():
+        if os.geteuid() != 0:
+            pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium needs root)")
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap (it installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()

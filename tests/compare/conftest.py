@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import session_environment
+
 TRAIN = """\
 import json, sys
 
@@ -88,27 +90,9 @@ def find_dvc() -> str:
 
 
 def environment(home: Path) -> dict[str, str]:
-    """What the session-wide fixtures run git and dvc with (the per-test isolated_env is
-    function-scoped)."""
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[tag]\n\tgpgSign = false\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DVC_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-        GIT_AUTHOR_NAME="Ada Tester",
-        GIT_AUTHOR_EMAIL="ada@example.com",
-        GIT_COMMITTER_NAME="Ada Tester",
-        GIT_COMMITTER_EMAIL="ada@example.com",
-        DVC_NO_ANALYTICS="1",
-        DVC_SITE_CACHE_DIR=str(home / "dvc-site"),
-        DVC_SYSTEM_CONFIG_DIR=str(home / "dvc-system"),
-        COLUMNS="1000",
+    return session_environment(
+        home, DVC_NO_ANALYTICS="1", DVC_SITE_CACHE_DIR=str(home / "dvc-site"), COLUMNS="1000"
     )
-    return env
 
 
 @dataclass

@@ -10,7 +10,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from landmark.errors import InvalidInput, MissingDependency
 from landmark.models.log import plan_live
 from landmark.plots import Plot, collect, render_html, svg, write_images
 
-CHROMIUM = Path("/usr/bin/chromium")
 MARKS = "g.mark-line path, g.mark-symbol path, g.mark-rect path, g.mark-text text"
 
 
@@ -886,20 +885,6 @@ def test_a_huge_spec_is_shown_cut() -> None:
     page = render_html(collect([snap]))
     assert "data cut to the first 200 of 20000 rows here" in page
     assert len(page) < 3_000_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: the Debian package chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 REPORT_URL = "http://report.invalid/report.html"

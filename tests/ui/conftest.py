@@ -3,7 +3,6 @@ per test session (per xdist worker) in an isolated HOME with a fixed identity.""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -14,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from ..conftest import session_environment
 from ..serve.conftest import Served as Server
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
 LANDMARK = str(Path(sys.executable).parent / "landmark")
-CHROMIUM = "/usr/bin/chromium"
 TOKEN = "ui-test-token-0123456789"
 
 
@@ -49,33 +48,10 @@ class World:
         return set(self.git("tag", "-l", cwd=where).split())
 
 
-def _environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "LANDMARK_"))}
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text(
-        "[init]\n\tdefaultBranch = main\n[tag]\n\tgpgSign = false\n"
-        "[user]\n\tname = Ada Tester\n\temail = ada@example.com\n"
-    )
-    env.update(
-        HOME=str(home),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        DVC_SYSTEM_CONFIG_DIR=str(home / "dvc-system"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-        GIT_AUTHOR_NAME="Ada Tester",
-        GIT_AUTHOR_EMAIL="ada@example.com",
-        GIT_COMMITTER_NAME="Ada Tester",
-        GIT_COMMITTER_EMAIL="ada@example.com",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     base = tmp_path_factory.mktemp("ui")
-    env = _environment(base / "home")
+    env = session_environment(base / "home", PYTHONUNBUFFERED="1")
     repo, remote = base / "repo", base / "remote.git"
     proc = subprocess.run(
         [sys.executable, str(HERE / "build_repo.py"), str(repo), str(remote)],
@@ -125,20 +101,6 @@ def readonly(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     served = _start(world, tmp_path_factory.mktemp("ui-readonly") / "log")
     yield served
     served.stop()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.geteuid() != 0:
-            pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium needs root)")
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap (it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
