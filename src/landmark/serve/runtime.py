@@ -153,8 +153,10 @@ def load(
     device: str = "cpu",
 ) -> Served:
     """Fetch and load the version ``target`` (default: the one ``source`` names now)."""
+    from ..models.adapters.sklearn import read_trusted_files
     from ..models.api import fetch, load_model
 
+    read_trusted_files()  # plain skops files without importing skops.io (seconds at start)
     if source.directory is not None:
         directory = source.directory
         target = Target(None, None)
