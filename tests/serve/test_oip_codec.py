@@ -1362,3 +1362,35 @@ def test_mixed_nesting_is_a_wrong_element() -> None:
     one_line_error(e, 'inputs[0] "x": data[1] is [2, 3], expected a number')
     nested = decode({"inputs": [tensor(datatype="BYTES", data=[["a", "b"], "c", ["d"]])]})
     assert nested.data.tolist() == [["a", "b", "c", "d"]]  # nesting is only ever flattened
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(["a", "b", "c", "tenure", "0", "é"]), min_size=1, max_size=4, unique=True
+    ),
+    st.sampled_from(["float64", "float32", "int64", "int8", "uint16", "bool", "mixed"]),
+    st.integers(1, 5),
+    st.randoms(use_true_random=False),
+)
+def test_columns_become_the_frame_pandas_makes_of_them(
+    names: list[str], dtype: str, rows: int, rnd: Any
+) -> None:
+    """oip._frame (one block, a cached column Index) equals ``pd.DataFrame(columns)``."""
+    import pandas as pd
+
+    from landmark.serve import oip
+
+    choices = ["float64", "int64", "bool", "object"]
+    columns = {}
+    for name in names:
+        kind = rnd.choice(choices) if dtype == "mixed" else dtype
+        values = [rnd.randint(-3, 3) for _ in range(rows)]
+        columns[name] = np.array(values if kind != "object" else [str(v) for v in values]).astype(
+            kind
+        )
+    for _ in range(2):  # the second time, with the Index made the first
+        got = oip._frame(dict(columns))
+        want = pd.DataFrame(dict(columns), copy=False)
+        pd.testing.assert_frame_equal(got, want, check_column_type=True)
+        assert got.columns.dtype == want.columns.dtype

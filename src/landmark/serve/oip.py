@@ -554,7 +554,6 @@ def _requested(raw: Any, params: dict[str, Any]) -> tuple[list[str], bool | set[
 
 
 def _dataframe(found: list[_Tensor], sig: Signature | None) -> Any:
-    pd = _pandas()
     by_name = {t.name: t for t in found}
     if sig is not None:
         expected = [c.name for c in sig.columns]
@@ -595,13 +594,38 @@ def _dataframe(found: list[_Tensor], sig: Signature | None) -> Any:
         if dtype is not None and not _textual(dtype) and str(values.dtype) != dtype:
             recast[t.name] = dtype
         columns[t.name] = values
-    frame = pd.DataFrame(columns, copy=False)
+    frame = _frame(columns)
     for name, dtype in recast.items():
         # pandas' own dtypes (Int64, boolean, datetime64[ns, UTC]) and aliases; what does not
         # cast is left for the model's signature check to name
         with contextlib.suppress(TypeError, ValueError, ImportError):
             frame[name] = frame[name].astype(dtype)
     return frame
+
+
+_INDEXES: dict[tuple[str, ...], Any] = {}
+
+
+def _frame(columns: dict[str, Any]) -> Any:
+    """``pd.DataFrame(columns)``: columns of one numpy dtype as one block, under a column
+    Index made once per set of names (pandas 3 infers a new Index's string dtype each time,
+    and lays a frame of N arrays out as N blocks); the same frame, for a fraction of it."""
+    pd = _pandas()
+    arrays = list(columns.values())
+    first = arrays[0].dtype if arrays else None
+    if (
+        first is None
+        or first.kind not in "biufc"
+        or any(a.ndim != 1 or a.dtype != first for a in arrays)
+    ):
+        return pd.DataFrame(columns, copy=False)
+    names = tuple(columns)
+    index = _INDEXES.get(names)
+    if index is None:
+        if len(_INDEXES) > 256:
+            _INDEXES.clear()
+        index = _INDEXES[names] = pd.DataFrame(dict.fromkeys(names, ()), copy=False).columns
+    return pd.DataFrame(_numpy().column_stack(arrays), columns=index, copy=False)
 
 
 def _fields(found: list[_Tensor], sig: Signature) -> dict[str, Any]:
