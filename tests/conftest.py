@@ -209,9 +209,12 @@ def session_environment(home: Path, **extra: str) -> dict[str, str]:
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser of its own
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole test session (the UI's and the plots' tests)."""
+    """One headless Chromium per test module that uses it (the UI's browser tests, the plots
+    report). Not per session: while Playwright's sync API is open it keeps an event loop
+    running in the main thread, and every later test in that worker that calls
+    ``asyncio.run`` would fail; two open at once fail the same way."""
     if not Path(CHROMIUM).exists():
         if os.geteuid() != 0:
             pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium needs root)")
