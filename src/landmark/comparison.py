@@ -8,6 +8,7 @@ against the first, and lists the dependencies (data) whose hashes differ.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -313,16 +314,16 @@ def _data_rows(reader: Reader, resolver: Resolver, results: list[Results]) -> li
     from .provenance import data_versions, producing
 
     artifacts = {r.target.name for r in results}
+    name = next(iter(artifacts)) if len(artifacts) == 1 else None
     per_rev: list[dict[str, str | None]] = []
     found: list[dict[str, DataVersion]] = []
     for res in results:
         deps: dict[str, str | None] = {}
         stages = res.stages
-        name = next(iter(artifacts)) if len(artifacts) == 1 else None
         annotations = from_dvc_docs(res.snapshot.dvc_files) if name is not None else {}
         ann = annotations.get(name) if name is not None else None
         if ann is not None and ann.repo_path:
-            stages = producing(res.stages, os.path.normpath(ann.repo_path)) or res.stages
+            stages = producing(res.stages, posixpath.normpath(ann.repo_path)) or res.stages
         for s in stages:
             deps.update(s.deps)
         per_rev.append(deps)

@@ -185,21 +185,24 @@ def overview(location: str | os.PathLike[str] = ".", *, all_baselines: bool = Fa
     times = {
         c.sha: int(c.time.timestamp()) for c in repo.commits(b for b in baselines if b).values()
     }
-    rows: list[Row] = []
+    entries: list[tuple[str, str, str | None, str | None, int]] = []
+    for base in baselines:
+        if base not in known:
+            label = (_branch(repo) or "HEAD") if base == head else base[:7]
+            entries.append((label, base, None, None, times.get(base, 0)))
+        entries += [
+            (e.name, e.rev, e.baseline, e.name, e.created) for e in every if e.baseline == base
+        ]
+    targets = [
+        Target(lbl, rev, "exp" if exp else "commit", exp=exp) for lbl, rev, _, exp, _ in entries
+    ]
     with Reader(repo) as reader:
-        for base in baselines:
-            chosen = [e for e in every if e.baseline == base]
-            entries: list[tuple[str, str, str | None, str | None, int]] = []
-            if base not in known:
-                label = (_branch(repo) or "HEAD") if base == head else base[:7]
-                entries.append((label, base, None, None, times.get(base, 0)))
-            entries += [(e.name, e.rev, e.baseline, e.name, e.created) for e in chosen]
-            for label, rev, baseline, exp, created in entries:
-                target = Target(label, rev, "exp" if exp else "commit", exp=exp)
-                res = reader.results(target, stages=False)
-                registered = [f"{v.artifact}@{v.version}" for v in resolver.versions_at(rev)]
-                rows.append(
-                    Row(label, rev, baseline, exp, created, res.metrics, res.params,
-                        registered, res.errors)
-                )  # fmt: skip
+        found = reader.read_all(targets, stages=False)  # every commit in a few batches
+    rows: list[Row] = []
+    for (label, rev, baseline, exp, created), res in zip(entries, found, strict=True):
+        registered = [f"{v.artifact}@{v.version}" for v in resolver.versions_at(rev)]
+        rows.append(
+            Row(label, rev, baseline, exp, created, res.metrics, res.params, registered,
+                res.errors)
+        )  # fmt: skip
     return rows

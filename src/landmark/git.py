@@ -404,20 +404,7 @@ class ObjectReader:
     def get(self, name: str) -> tuple[str, str, bytes] | None:
         """(oid, type, body) of an object (``sha``, ``rev^{tree}``, ``rev:path``); None when
         there is none."""
-        proc = self._proc
-        assert proc.stdin is not None and proc.stdout is not None
-        if "\n" in name:
-            return None
-        try:
-            proc.stdin.write(name.encode(errors="surrogateescape") + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline().split()
-        except (BrokenPipeError, OSError) as e:
-            raise GitError("git cat-file stopped answering") from e
-        if len(header) != 3:  # "<name> missing" or "ambiguous"
-            return None
-        body = proc.stdout.read(int(header[2]) + 1)[:-1]
-        return header[0].decode(), header[1].decode(), body
+        return self.get_many([name])[0]
 
     def get_many(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
         """:meth:`get` for many names, sent in groups: one round trip per group. A group's

@@ -155,8 +155,8 @@ def data_versions(
         versions = art.get_versions() if art is not None else []
         targets = [Target(f"{ann.name}@{v.version}", v.commit, "version") for v in versions]
         hashes = {
-            v.version: data_hash(reader, reader.results(t), data_path)
-            for v, t in zip(versions, targets, strict=True)
+            v.version: data_hash(reader, res, data_path)
+            for v, res in zip(versions, reader.read_all(targets), strict=True)
         }
         for dep in matching:
             version = next((v for v, h in hashes.items() if h and h == deps[dep]), None)

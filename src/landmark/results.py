@@ -247,43 +247,40 @@ class Trees:
         self._root_of: dict[str, str] = {}  # commit -> its root tree
 
     def root(self, rev: str) -> str | None:
-        if rev in self._root_of:
-            return self._root_of[rev]
-        got = self._objects.get(f"{rev}^{{tree}}")
-        if got is None or got[1] != "tree":
-            return None
-        from .git import parse_tree
-
-        oid = got[0]
-        if oid not in self._trees:
-            self._trees[oid] = {n: (m, o) for m, n, o in parse_tree(got[2], self._oid_len)}
-        return oid
+        """The root tree of a commit (the trees below it read too); None if it is not here."""
+        self.roots([rev])
+        return self._root_of.get(rev)
 
     def tree(self, oid: str) -> dict[str, tuple[str, str]]:
-        found = self._trees.get(oid)
-        if found is None:
-            from .git import parse_tree
+        if oid not in self._trees:
+            self._read_trees([oid])
+        return self._trees[oid]
 
-            got = self._objects.get(oid)
-            entries = parse_tree(got[2], self._oid_len) if got and got[1] == "tree" else []
-            found = self._trees[oid] = {n: (m, o) for m, n, o in entries}
-        return found
+    def _keep(self, oid: str, got: tuple[str, str, bytes] | None) -> None:
+        from .git import parse_tree
+
+        entries = parse_tree(got[2], self._oid_len) if got and got[1] == "tree" else []
+        self._trees[oid] = {n: (m, o) for m, n, o in entries}
+
+    def _read_trees(self, oids: Sequence[str]) -> None:
+        if oids:
+            for oid, got in zip(oids, self._objects.get_many(oids), strict=True):
+                self._keep(oid, got)
 
     def roots(self, revs: Sequence[str]) -> None:
         """Read the root trees of many commits, then every tree below them, a level at a
         time: one round trip per level for all revisions (shared subtrees once)."""
-        from .git import parse_tree
-
         todo = [r for r in dict.fromkeys(revs) if r not in self._root_of]
+        if not todo:
+            return
         for rev, got in zip(
             todo, self._objects.get_many([f"{r}^{{tree}}" for r in todo]), strict=True
         ):
-            if got is None or got[1] != "tree":
-                continue
-            self._root_of[rev] = got[0]
-            if got[0] not in self._trees:
-                self._trees[got[0]] = {n: (m, o) for m, n, o in parse_tree(got[2], self._oid_len)}
-        level = list({self._root_of[r] for r in todo if r in self._root_of})
+            if got is not None and got[1] == "tree":
+                self._root_of[rev] = got[0]
+                if got[0] not in self._trees:  # the answer is the root tree itself
+                    self._keep(got[0], got)
+        level = list(dict.fromkeys(self._root_of[r] for r in todo if r in self._root_of))
         while level:
             wanted = list(
                 dict.fromkeys(
@@ -293,14 +290,14 @@ class Trees:
                     if mode == "40000" and name not in SKIP_DIRS and sub not in self._trees
                 )
             )
-            for oid, got in zip(wanted, self._objects.get_many(wanted), strict=True):
-                entries = parse_tree(got[2], self._oid_len) if got and got[1] == "tree" else []
-                self._trees[oid] = {n: (m, o) for m, n, o in entries}
+            self._read_trees(wanted)
             level = wanted
 
     def blobs(self, oids: Iterable[str]) -> None:
         """Read many blobs in a few round trips (those already read are skipped)."""
         wanted = [o for o in dict.fromkeys(oids) if o not in self._blobs]
+        if not wanted:
+            return
         for oid, got in zip(wanted, self._objects.get_many(wanted), strict=True):
             data = got[2] if got is not None and got[1] == "blob" else None
             self._blobs[oid] = data if data is None or len(data) <= MAX_FILE else None
@@ -315,10 +312,7 @@ class Trees:
         return entry
 
     def blob(self, oid: str) -> bytes | None:
-        if oid not in self._blobs:
-            got = self._objects.get(oid)
-            data = got[2] if got is not None and got[1] == "blob" else None
-            self._blobs[oid] = data if data is None or len(data) <= MAX_FILE else None
+        self.blobs([oid])
         return self._blobs[oid]
 
     def files(self, oid: str) -> list[str]:
