@@ -12,8 +12,9 @@ import pandas as pd
 
 import landmark
 
+from ..churn import COLUMNS, frame, train
 from ..conftest import GitRepo
-from .conftest import COLUMNS, LANDMARK, frame, read, train, write
+from .conftest import LANDMARK, read, write
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,8 @@ import landmark
 from landmark import batch
 from landmark.errors import InvalidInput, NotFound, SignatureError
 
-from .conftest import COLUMNS, frame, read, write
+from ..churn import COLUMNS, frame
+from .conftest import read, write
 
 FORMATS = [".csv", ".parquet", ".jsonl"]
 

@@ -14,7 +14,7 @@ import pytest
 import landmark
 from landmark.serve.batching import BatchConfig, Batcher, BatchError, concat, split
 
-from .conftest import frame
+from ..churn import frame
 
 
 def test_concurrent_requests_of_different_sizes_get_their_own_rows(

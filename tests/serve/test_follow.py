@@ -16,8 +16,9 @@ import pytest
 
 import landmark
 
+from ..churn import frame, train
 from ..conftest import GitRepo
-from .conftest import LANDMARK, frame, train
+from .conftest import LANDMARK
 
 
 def _log(repo: GitRepo, model: Any, version: str, track: bool = True) -> None:

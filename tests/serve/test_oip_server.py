@@ -12,7 +12,8 @@ import pytest
 
 import landmark
 
-from .conftest import COLUMNS, Served, frame, start
+from ..churn import COLUMNS, frame
+from .conftest import Served, start
 
 httpclient = pytest.importorskip("tritonclient.http")
 
@@ -283,7 +284,7 @@ def test_server_and_readiness_endpoints(server: Served) -> None:
 def test_registry_ref_version_segment_takes_version_stage_and_latest(
     repo: Any, tmp_path: Path, server_factory: Any
 ) -> None:
-    from .conftest import train
+    from ..churn import train
 
     model = train()
     logged = landmark.log_model(

@@ -14,7 +14,8 @@ import pytest
 
 import landmark
 
-from .conftest import COLUMNS, Served, frame, run_serve, start
+from ..churn import COLUMNS, frame
+from .conftest import Served, run_serve, start
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +190,7 @@ def test_token_guards_everything_but_health(
 def test_several_models_in_one_process(
     churn_dir: Path, server_factory: Any, tmp_path: Path
 ) -> None:
-    from .conftest import train
+    from ..churn import train
 
     other = tmp_path / "other"
     landmark.save_model(train(c=0.01), other, sample_input=frame(20))

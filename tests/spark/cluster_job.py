@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.spark.conftest import COLUMNS, frame, spark_env, start
+from tests.churn import COLUMNS, frame
+from tests.spark.conftest import spark_env, start
 
 
 def main(model_dir: str, conf_dir: str, out: str) -> None:

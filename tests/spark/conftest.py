@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-COLUMNS = ["tenure", "charges", "age", "calls"]
+from ..churn import frame, train
+
 # pyspark 4.3 on pandas 3: its own deprecation notes, and toPandas' notice when a task failed
 QUIET = (
     "ignore:PySpark does not yet fully support pandas:FutureWarning",
@@ -168,31 +169,6 @@ def spark(
         session.stop()
         os.environ.clear()
         os.environ.update(saved)
-
-
-def frame(n: int, seed: int = 0) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "tenure": rng.integers(0, 72, n).astype("int64"),
-            "charges": rng.normal(70, 20, n),
-            "age": rng.normal(40, 12, n),
-            "calls": rng.integers(0, 10, n).astype("int64"),
-        }
-    )
-
-
-def train(seed: int = 0) -> Any:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    x = frame(400, seed)
-    y = ((x.tenure / 72 + x.calls / 10 - x.charges / 140) > 0.6).astype("int64")
-    return make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ import pytest
 import landmark
 from landmark.errors import InvalidInput, NotFound, SignatureError, UnsafeModel
 
+from ..churn import COLUMNS, frame, train
 from ..conftest import GitRepo
-from .conftest import COLUMNS, ClusterJob, frame, java_missing, train
+from .conftest import ClusterJob, java_missing
 
 
 def scored(spark: Any, column: Any, rows: int = 1000, seed: int = 1, parts: int = 8) -> Any:
