@@ -108,20 +108,23 @@ def predict_file(
     in_fmt, out_fmt = file_format(src, "input"), file_format(dst, "output")
     _check_paths(src, dst)
     if isinstance(ref, (str, os.PathLike)):
+        from .models.adapters.sklearn import load_scorer
         from .models.api import load_model
 
-        model = load_model(ref, repo=repo, trust=trust)
+        model = load_scorer(lambda: load_model(ref, repo=repo, trust=trust))
     else:
         model = ref
     scorer = _Scorer(model, method, src, skip=on_error == "skip")
     progress = progress or NO_PROGRESS
     writer = _Writer(out_fmt, dst)
+    behind = _WriteBehind(writer)
     try:
         for chunk in _chunks(in_fmt, src, chunk_rows, scorer.text_columns, progress):
             frame = scorer.score(chunk)
             if frame is not None:
-                writer.write(frame)
+                behind.write(frame)
             progress.advance(chunk.rows, chunk.nbytes)
+        behind.finish()
         if scorer.rows_read == 0:
             raise InvalidInput(f"{src} has no data rows")
         if scorer.rows_written == 0:
@@ -129,8 +132,11 @@ def predict_file(
             raise InvalidInput(f"every row of {src} was skipped ({scorer.rows_read:,}){first}")
         writer.commit()
     except BaseException:
+        behind.close()
         writer.abort()
         raise
+    finally:
+        behind.close()
     return BatchReport(
         input=src,
         output=dst,
@@ -692,6 +698,42 @@ def _json_value(value: Any) -> Any:
 
 
 # -- writing ---------------------------------------------------------------------------------
+
+
+class _WriteBehind:
+    """Writes each frame in a thread while the next chunk is read and scored: formatting the
+    output (Arrow's CSV and Parquet writers let go of the GIL) overlaps reading the input.
+    One frame is written at a time and the next waits for it, so at most two chunks' output
+    is held at once; a failed write is raised by the next ``write`` or by ``finish``."""
+
+    def __init__(self, writer: _Writer) -> None:
+        self._writer = writer
+        self._pool: Any = None
+        self._pending: Any = None
+
+    def write(self, frame: Any) -> None:
+        self.finish()
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="landmark-write")
+        self._pending = self._pool.submit(self._writer.write, frame)
+
+    def finish(self) -> None:
+        """Wait for the frame being written; raise what its write raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the write in progress, ignoring its failure (after a failure the file is
+        removed next), and stop the thread."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.exception()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 class _Writer:

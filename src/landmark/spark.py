@@ -200,10 +200,12 @@ def spark_udf(
         raise MissingDependency(
             "landmark.spark_udf needs pyspark, pandas and pyarrow: pip install 'landmark[spark]'"
         ) from e
+    from .models.adapters.sklearn import load_scorer
     from .models.api import _resolve, load_model
 
     directory = _resolve(ref, repo, None)
-    model = load_model(directory, trust=trust)  # files, md5s and safety, on the driver
+    # files, md5s and safety, on the driver
+    model = load_scorer(lambda: load_model(directory, trust=trust))
     bound = model.method(method)
     key = _content_key(directory)
     archive = _ship(spark.sparkContext, directory, key)
@@ -346,10 +348,11 @@ def _model(plan: _Plan) -> LoadedModel:
         if model is None:
             from pyspark import SparkFiles
 
+            from .models.adapters.sklearn import load_scorer
             from .models.api import load_model
 
             root = Path(SparkFiles.get(plan.archive))
-            model = load_model(root, trust=plan.trust)
+            model = load_scorer(lambda: load_model(root, trust=plan.trust))
             _LOADED[plan.key] = model
             plan.loads.add(1)
     return model

@@ -355,3 +355,49 @@ def test_mixed_and_nested_json_values(tmp_path: Path, model: Any) -> None:
     assert pd.read_parquet(tmp_path / "out.parquet")["note"].tolist() == [
         "7", "seven", '[1, {"a": 2}]'
     ]  # fmt: skip
+
+
+def test_a_write_that_fails_behind_the_reader_removes_the_temp_file(
+    tmp_path: Path, model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Output is written in a thread while the next chunk is scored: its failure is raised in
+    # the caller, after the chunk that failed and before any later one is written.
+    written: list[int] = []
+    real = batch._Writer.write
+
+    def failing(self: Any, out: Any) -> None:
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(len(out))
+        real(self, out)
+
+    monkeypatch.setattr(batch._Writer, "write", failing)
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    infile = write(frame(50), tmp_path / "in.csv")
+    with pytest.raises(OSError, match="No space"):
+        landmark.predict_file(model, infile, out, chunk_rows=10)
+    assert written == [10]
+    assert out.read_text() == "old\n"
+    assert _leftovers(tmp_path) == []
+
+
+def test_scoring_a_plain_pipeline_never_imports_skops_io(tmp_path: Path, model_dir: Path) -> None:
+    # skops.io builds its trust lists by importing all of scikit-learn (a second or more);
+    # a batch run reads a file of default-trusted types without it, and leaves the setting
+    # as it found it for later loads in the same process.
+    import subprocess
+    import sys
+
+    infile = write(frame(30), tmp_path / "in.csv")
+    script = (
+        "import sys, landmark\n"
+        "from landmark.models.adapters import sklearn as adapter\n"
+        f"landmark.predict_file({str(model_dir)!r}, {str(infile)!r}, {str(tmp_path / 'o.csv')!r})\n"
+        "print('skops.io' in sys.modules, adapter._READ_TRUSTED)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["False", "False"]
+    assert len(read(tmp_path / "o.csv")) == 30

@@ -86,16 +86,29 @@ def skops_io() -> Any:
 
 
 # Whether skops files skops trusts by default are read by :func:`read_trusted` rather than by
-# ``skops.io``. ``landmark serve`` turns it on (its start-up then never imports ``skops.io``);
-# elsewhere loading goes through skops itself.
+# ``skops.io``. ``landmark serve`` turns it on (its start-up then never imports ``skops.io``),
+# and so do batch scoring and Spark's workers while they load; elsewhere loading goes through
+# skops itself.
 _READ_TRUSTED = False
 
 
-def read_trusted_files(on: bool = True) -> None:
+def read_trusted_files(on: bool = True) -> bool:
     """Read the skops files skops trusts by default without importing ``skops.io`` (the
-    objects are the same; a file with anything else still goes to skops)."""
+    objects are the same; a file with anything else still goes to skops). Returns the
+    previous setting, for a caller that turns it on only while it loads."""
     global _READ_TRUSTED
-    _READ_TRUSTED = on
+    before, _READ_TRUSTED = _READ_TRUSTED, on
+    return before
+
+
+def load_scorer(load: Callable[[], Any]) -> Any:
+    """``load()`` with :func:`read_trusted_files` on, restored after: a process that scores
+    (a batch file, a Spark worker) starts a second or more sooner."""
+    before = read_trusted_files()
+    try:
+        return load()
+    finally:
+        read_trusted_files(before)
 
 
 class _Ask(Exception):
