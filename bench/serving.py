@@ -41,27 +41,63 @@ their defaults otherwise:
 
 Each server is stopped (SIGTERM to its process group, SIGKILL after 10 s) in a ``finally``.
 
+Batching
+--------
+Two more systems are the same servers with adaptive batching on (``--no-batch`` leaves them
+out), with the same settings for both, ``--batch ROWS:MS`` (default ``8:2``):
+
+* ``landmark batched``: ``landmark serve ... --batch churn:ROWS:MS``, a batch of up to ROWS
+  rows, the first request waiting at most MS ms for others; REST and OIP as above;
+* ``mlserver batched``: ``"max_batch_size": ROWS, "max_batch_time": MS / 1000`` in the
+  model's model-settings.json (MLServer counts requests, not rows, and its time is in
+  seconds: for one-row requests the two are the same setting). OIP as above.
+
+Why 8 rows: wrk keeps 8 requests in flight (``-c8``), so at most 8 one-row requests can wait
+together; a larger batch would only ever be cut by the time limit, a smaller one would leave
+requests for the next batch. Why 2 ms: landmark's default wait. Both tools, as they are
+here, make a request that comes alone wait the whole MS for company, so the sequential
+figures of the batched servers are about MS slower than the plain ones: batching trades the
+latency of one request for throughput under load. A request of 10,000 rows, larger than
+ROWS, runs alone in landmark (it starts its own batch at once); in MLServer it counts as one
+request, so alone on its connection it waits MS, then runs alone. Its answer is checked,
+every row, as above.
+MLflow has no batching: the batched table repeats its unbatched figures, and the batched
+landmark REST column is set against them.
+
 What it measures
 ----------------
 * ``start to ready``: from spawning the process until the readiness endpoint answers 200
-  (polled every 10 ms), the median of ``--starts`` starts (default 3);
+  (polled every 10 ms), the median of ``--starts`` starts (default 3); then, on the last start:
 * ``1-row p50/p99``: ``--requests`` (default 1,000) sequential one-row requests on one
   keep-alive ``http.client`` connection, timed in this process around each request and
   response, after 50 untimed ones;
+* ``8 conn answers``: 8 connections at once (as many as wrk keeps), each posting 24 requests
+  of 1, 2 or 3 probe rows (192 requests, 384 rows, no row in two requests); every answer is
+  compared with the trainer's predictions, row by row, since a batcher that merges requests
+  must split the answer back to the right callers. Wrong rows and failed requests are
+  counted and shown in the table (``ok (384)``, ``N/384 wrong``, ``N failed``) rather than
+  ending the run; for the batched landmark the table also gives landmark's own count (from
+  its ``/metrics``) of requests per call of the model in this check and under wrk;
 * ``throughput``: ``wrk -t2 -c8 -d<--duration>s`` (default 10 s) posting the one-row body
   (a Lua script sets method, header and body); requests per second, and wrk's p99 under load;
 * ``10,000 rows``: one request carrying the 10,000 probe rows, the median of 5 after an
   untimed one (whose predictions are checked, every row).
 
-Ratios are in landmark's favour: the peer's time over landmark's, landmark's requests per
-second over the peer's. landmark's REST column is set against MLflow (both JSON records), its
-OIP column against MLServer (same protocol, same body). The issue's targets: p50 <= 2 ms,
-start <= 2 s, throughput >= 5x MLflow's and >= 2x MLServer's.
+Two tables: unbatched and batched. Ratios are in landmark's favour: the peer's time over
+landmark's, landmark's requests per second over the peer's. landmark's REST column is set
+against MLflow (both JSON records), its OIP column against MLServer (same protocol, same
+body); batched against batched (the batched landmark REST against the only MLflow there is).
+The issue's targets: p50 <= 2 ms (every landmark column), start <= 2 s, throughput >= 5x
+MLflow's and >= 2x MLServer's (in each table).
 
 ``--no-peer`` measures landmark alone, ``--only-peer`` the peers alone. The exit status is 0
-whatever the figures; 1 when a server fails to start or answers wrongly, 2 for a usage error
-(a missing venv, ``wrk`` or ``landmark serve``). Every request loop is bounded in count and
-in time.
+whatever the figures; 1 when a server fails to start or answers wrongly (in the answers check
+after the table is printed), 2 for a usage error (a missing venv, ``wrk`` or ``landmark
+serve``). Every request loop is bounded in count and in time. ``--json-out FILE`` writes
+every figure: the settings under ``config`` (``batch``: ROWS, MS and each tool's form of them,
+null with ``--no-batch``), each column's under ``results`` ("landmark batched REST",
+"landmark batched OIP", "mlserver batched OIP" beside the plain ones; ``check_*`` for the
+answers check).
 """
 
 from __future__ import annotations
@@ -79,6 +115,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,6 +130,7 @@ LANDMARK_VENV = REPO_ROOT / ".venv"
 MLFLOW_VENV = REPO_ROOT / ".venv-mlflow"
 MLSERVER_VENV = REPO_ROOT / ".venv-mlserver"
 HOST = "127.0.0.1"
+WRK_CONNECTIONS = 8  # wrk -c8: requests in flight at once
 MODEL_NAME = "churn"
 
 TARGET_P50_MS = 2.0
@@ -109,6 +147,10 @@ READY_TIMEOUT_S = 180.0
 READY_POLL_S = 0.01
 STOP_GRACE_S = 10.0
 REQUEST_TIMEOUT_S = 120.0
+DEFAULT_BATCH = "8:2"
+CHECK_ROUNDS = 24  # requests of each connection in the concurrent check
+CHECK_SIZES = (1, 2, 3)  # rows of those requests, in turn
+CHECK_BUDGET_S = 60.0
 
 # Name, mean, spread: a churn-like table of eight numeric columns.
 COLUMNS = (
@@ -254,6 +296,33 @@ MLFLOW_RECORDS = Api(
 OIP = Api("OIP", f"/v2/models/{MODEL_NAME}/infer", oip_body)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Adaptive batching, the same for both tools that have it: up to ``rows`` one-row
+    requests in one call of the model, the first waiting at most ``ms`` for the others."""
+
+    rows: int
+    ms: float
+
+    def landmark_arg(self) -> str:
+        return f"{MODEL_NAME}:{self.rows}:{self.ms:g}"
+
+    def mlserver_settings(self) -> dict[str, Any]:
+        return {"max_batch_size": self.rows, "max_batch_time": self.ms / 1000}
+
+
+def parse_batch(text: str) -> Batch:
+    rows, sep, ms = text.partition(":")
+    try:
+        batch = Batch(int(rows), float(ms))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write ROWS:MS, e.g. 8:2") from None
+    if not sep or not 2 <= batch.rows <= 1024 or not 0 < batch.ms <= 1000:
+        # MLServer turns batching off below 2 requests or at 0 s: it would not be measured.
+        raise argparse.ArgumentTypeError(f"{text!r}: ROWS must be 2..1024 and MS 0..1000 (not 0)")
+    return batch
+
+
 @dataclass
 class Server:
     tool: str  # "landmark", "mlflow", "mlserver"
@@ -264,14 +333,21 @@ class Server:
     expected: list[int] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     mlserver_workers: int = 1
+    batch: Batch | None = None
+
+    @property
+    def name(self) -> str:
+        """The system: the tool, and "batched" when adaptive batching is on."""
+        return f"{self.tool} batched" if self.batch else self.tool
 
     def argv(self, workdir: Path) -> list[str]:
         port = str(self.ports["http"])
         bin_dir = self.venv / "bin"
         if self.tool == "landmark":
+            batching = ["--batch", self.batch.landmark_arg()] if self.batch else []
             return [
                 str(bin_dir / "landmark"), "serve", str(self.model_dir),
-                "--host", HOST, "--port", port, "--workers", "1",
+                "--host", HOST, "--port", port, "--workers", "1", *batching,
             ]  # fmt: skip
         if self.tool == "mlflow":
             return [
@@ -283,6 +359,11 @@ class Server:
             shutil.rmtree(root)
         root.mkdir()
         shutil.copytree(self.model_dir, root / MODEL_NAME)
+        if self.batch:
+            model_settings = root / MODEL_NAME / "model-settings.json"
+            doc = json.loads(model_settings.read_text())
+            doc.update(self.batch.mlserver_settings())
+            model_settings.write_text(json.dumps(doc))
         settings = {
             "host": HOST,
             "http_port": self.ports["http"],
@@ -334,9 +415,10 @@ def start(server: Server, workdir: Path, attempt: int) -> tuple[Running, float]:
     if server.tool == "mlserver":
         server.ports.update(grpc=free_port(), metrics=free_port())
     argv = server.argv(workdir)
-    cwd = workdir / f"{server.tool}-cwd"
+    slug = server.name.replace(" ", "-")
+    cwd = workdir / f"{slug}-cwd"
     cwd.mkdir(exist_ok=True)
-    log_path = workdir / f"{server.tool}-{attempt}.log"
+    log_path = workdir / f"{slug}-{attempt}.log"
     log_file = log_path.open("wb")
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -353,14 +435,14 @@ def start(server: Server, workdir: Path, attempt: int) -> tuple[Running, float]:
         while True:
             if proc.poll() is not None:
                 raise ServerFailed(
-                    f"{server.tool} exited with {proc.returncode} before it was ready:\n"
+                    f"{server.name} exited with {proc.returncode} before it was ready:\n"
                     + running.tail()
                 )
             if ready(server.ports["http"], server.ready_path):
                 return running, time.perf_counter() - started
             if time.perf_counter() - started > READY_TIMEOUT_S:
                 raise ServerFailed(
-                    f"{server.tool} not ready after {READY_TIMEOUT_S:.0f} s:\n" + running.tail()
+                    f"{server.name} not ready after {READY_TIMEOUT_S:.0f} s:\n" + running.tail()
                 )
             time.sleep(READY_POLL_S)
     except BaseException:
@@ -424,13 +506,16 @@ def check(tool: str, api: Api, status: int, data: bytes, expected: list[int]) ->
         raise ServerFailed(f"{tool} {api.label} answered {status}: {data[:300]!r}")
     got = [int(p) for p in predictions_of(json.loads(data))]
     if got != expected:
-        wrong = sum(a != b for a, b in zip(got, expected, strict=False)) + abs(
-            len(got) - len(expected)
-        )
+        wrong = wrong_rows(got, expected)
         raise ServerFailed(
             f"{tool} {api.label}: {wrong} of {len(expected)} predictions differ from its "
             f"trainer's ({len(got)} answered)"
         )
+
+
+def wrong_rows(got: list[int], expected: list[int]) -> int:
+    """Rows answered wrongly: those that differ, and those missing or extra."""
+    return sum(a != b for a, b in zip(got, expected, strict=False)) + abs(len(got) - len(expected))
 
 
 def sequential(server: Server, api: Api, body: bytes, count: int) -> dict[str, Any]:
@@ -440,7 +525,7 @@ def sequential(server: Server, api: Api, body: bytes, count: int) -> dict[str, A
     samples: list[float] = []
     try:
         status, data = post(conn, api.path, body)
-        check(server.tool, api, status, data, server.expected[:1])
+        check(server.name, api, status, data, server.expected[:1])
         for _ in range(WARMUP_REQUESTS):
             post(conn, api.path, body)
         began = time.monotonic()
@@ -449,11 +534,11 @@ def sequential(server: Server, api: Api, body: bytes, count: int) -> dict[str, A
             status, data = post(conn, api.path, body)
             t1 = time.perf_counter_ns()
             if status != 200:
-                raise ServerFailed(f"{server.tool} {api.label} answered {status}: {data[:300]!r}")
+                raise ServerFailed(f"{server.name} {api.label} answered {status}: {data[:300]!r}")
             samples.append((t1 - t0) / 1e6)
             if time.monotonic() - began > budget:
                 log(
-                    f"{server.tool} {api.label}: stopped after {len(samples)} requests ({budget:.0f} s)"
+                    f"{server.name} {api.label}: stopped after {len(samples)} requests ({budget:.0f} s)"
                 )
                 break
     finally:
@@ -471,18 +556,129 @@ def big_request(server: Server, api: Api, body: bytes) -> dict[str, Any]:
     conn = http.client.HTTPConnection(HOST, server.ports["http"], timeout=REQUEST_TIMEOUT_S)
     try:
         status, data = post(conn, api.path, body)
-        check(server.tool, api, status, data, server.expected)
+        check(server.name, api, status, data, server.expected)
         times = []
         for _ in range(BIG_REPEAT):
             t0 = time.perf_counter_ns()
             status, data = post(conn, api.path, body)
             t1 = time.perf_counter_ns()
             if status != 200:
-                raise ServerFailed(f"{server.tool} {api.label} answered {status} to 10,000 rows")
+                raise ServerFailed(f"{server.name} {api.label} answered {status} to 10,000 rows")
             times.append((t1 - t0) / 1e6)
     finally:
         conn.close()
     return {"big_ms": statistics.median(times), "big_body_bytes": len(body)}
+
+
+def concurrent_check(
+    server: Server, api: Api, columns: list[str], probe: list[list[float]], conns: int
+) -> dict[str, Any]:
+    """``conns`` connections at once (as many as wrk keeps), each posting ``CHECK_ROUNDS``
+    requests of 1, 2 or 3 probe rows (no two requests share a row), every answer compared with
+    the trainer's, row by row: what a batcher merges it must split back to the right callers.
+    Wrong answers are counted, not raised, so that the table shows them."""
+    jobs: list[list[tuple[bytes, list[int]]]] = []
+    at = 0
+    for c in range(conns):
+        jobs.append([])
+        for r in range(CHECK_ROUNDS):
+            size = CHECK_SIZES[(c + r) % len(CHECK_SIZES)]
+            rows = probe[at : at + size]
+            jobs[-1].append((api.body(columns, rows), server.expected[at : at + size]))
+            at += size
+    counts = {"check_requests": 0, "check_rows": 0, "check_wrong_rows": 0, "check_failed": 0}
+    first_failure: list[str] = []
+    lock = threading.Lock()
+    gate = threading.Barrier(conns, timeout=CHECK_BUDGET_S)
+    deadline = time.monotonic() + CHECK_BUDGET_S
+
+    def client(job: list[tuple[bytes, list[int]]]) -> None:
+        conn = http.client.HTTPConnection(HOST, server.ports["http"], timeout=CHECK_BUDGET_S)
+        try:
+            gate.wait()
+            for body, expected in job:
+                if time.monotonic() > deadline:
+                    return
+                wrong, failed, why = 0, 0, ""
+                try:
+                    status, data = post(conn, api.path, body)
+                    if status != 200:
+                        failed, why = 1, f"status {status}: {data[:200]!r}"
+                    else:
+                        got = [int(p) for p in predictions_of(json.loads(data))]
+                        wrong = wrong_rows(got, expected)
+                except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as e:
+                    failed, why = 1, f"{type(e).__name__}: {e}"
+                    conn.close()  # a fresh connection for the next request
+                with lock:
+                    counts["check_requests"] += 1
+                    counts["check_rows"] += len(expected)
+                    counts["check_wrong_rows"] += wrong
+                    counts["check_failed"] += failed
+                    if why and not first_failure:
+                        first_failure.append(why)
+        except threading.BrokenBarrierError:
+            return
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(job,), daemon=True) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()) + 5.0)
+    if any(thread.is_alive() for thread in threads):
+        log(f"{server.name} {api.label}: the concurrent check ran past {CHECK_BUDGET_S:.0f} s")
+    with lock:
+        result: dict[str, Any] = dict(counts)
+    if result["check_wrong_rows"] or result["check_failed"]:
+        log(
+            f"{server.name} {api.label}: concurrent check: {result['check_wrong_rows']} of "
+            f"{result['check_rows']} rows wrong, {result['check_failed']} of "
+            f"{result['check_requests']} requests failed"
+            + (f" (first: {first_failure[0]})" if first_failure else "")
+        )
+        if first_failure:
+            result["check_first_failure"] = first_failure[0]
+    return result
+
+
+def batch_counters(server: Server) -> tuple[float, float] | None:
+    """landmark's own count of batches and of the requests merged into them (its /metrics),
+    or None for a server without them."""
+    if server.tool != "landmark" or server.batch is None:
+        return None
+    conn = http.client.HTTPConnection(HOST, server.ports["http"], timeout=10.0)
+    try:
+        conn.request("GET", "/metrics")
+        resp = conn.getresponse()
+        text = resp.read().decode(errors="replace")
+        if resp.status != 200:
+            return None
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+    merged = batches = 0.0
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        with contextlib.suppress(ValueError):
+            if name.startswith("landmark_batch_requests_sum"):
+                merged += float(value.split()[0])
+            elif name.startswith("landmark_batch_requests_count"):
+                batches += float(value.split()[0])
+    return merged, batches
+
+
+def merged_per_batch(
+    figures: dict[str, Any],
+    key: str,
+    before: tuple[float, float] | None,
+    after: tuple[float, float] | None,
+) -> None:
+    """How many requests each call of the model served between two ``batch_counters``."""
+    if before is not None and after is not None and after[1] > before[1]:
+        figures[key] = (after[0] - before[0]) / (after[1] - before[1])
 
 
 def throughput(
@@ -492,10 +688,20 @@ def throughput(
     level = 1  # a Lua long string; level 0 would end at the "]]" closing a JSON list
     while f"]{'=' * level}]" in text:
         level += 1
-    script = workdir / f"wrk-{server.tool}-{api.label}.lua"
+    script = workdir / f"wrk-{server.name.replace(' ', '-')}-{api.label}.lua"
     script.write_text(WRK_SCRIPT.format(body=f"[{'=' * level}[{text}]{'=' * level}]"))
     url = f"http://{HOST}:{server.ports['http']}{api.path}"
-    argv = [str(wrk), "-t2", "-c8", f"-d{duration}s", "--timeout", "10s", "-s", str(script), url]
+    argv = [
+        str(wrk),
+        "-t2",
+        f"-c{WRK_CONNECTIONS}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
     proc = subprocess.run(
         argv, capture_output=True, text=True, timeout=duration + 60, stdin=subprocess.DEVNULL
     )
@@ -507,7 +713,7 @@ def throughput(
     )
     errors = connect + read + write + bad_status + timeouts
     if errors:
-        log(f"{server.tool} {api.label}: wrk counted {errors} errors ({bad_status} non-2xx)")
+        log(f"{server.name} {api.label}: wrk counted {errors} errors ({bad_status} non-2xx)")
     return {
         "rps": reqs / (dur_us / 1e6),
         "wrk_requests": reqs,
@@ -553,24 +759,30 @@ def measure(
                 stop(running)
                 running = None
             running, seconds = start(server, workdir, attempt)
-            log(f"{server.tool}: ready in {seconds:.3f} s on port {server.ports['http']}")
+            log(f"{server.name}: ready in {seconds:.3f} s on port {server.ports['http']}")
             starts.append(seconds)
         assert running is not None
         for api in server.apis:
-            log(f"{server.tool} {api.label}: {args.requests} sequential one-row requests")
+            log(f"{server.name} {api.label}: {args.requests} sequential one-row requests")
             figures: dict[str, Any] = {
                 "start_s": statistics.median(starts),
                 "starts_s": starts,
             }
             small = api.body(columns, one_row)
             figures.update(sequential(server, api, small, args.requests))
-            log(f"{server.tool} {api.label}: wrk, 8 connections, {args.duration} s")
+            log(f"{server.name} {api.label}: {WRK_CONNECTIONS} connections, answers checked")
+            before = batch_counters(server)
+            figures.update(concurrent_check(server, api, columns, data["probe"], WRK_CONNECTIONS))
+            merged_per_batch(figures, "check_requests_per_batch", before, batch_counters(server))
+            log(f"{server.name} {api.label}: wrk, {WRK_CONNECTIONS} connections, {args.duration} s")
+            before = batch_counters(server)
             figures.update(throughput(server, api, small, wrk, args.duration, workdir))
-            log(f"{server.tool} {api.label}: one request of {BIG_ROWS:,} rows")
+            merged_per_batch(figures, "wrk_requests_per_batch", before, batch_counters(server))
+            log(f"{server.name} {api.label}: one request of {BIG_ROWS:,} rows")
             figures.update(big_request(server, api, api.body(columns, all_rows)))
             if running.proc.poll() is not None:
-                raise ServerFailed(f"{server.tool} exited during the run:\n{running.tail()}")
-            results[f"{server.tool} {api.label}"] = figures
+                raise ServerFailed(f"{server.name} exited during the run:\n{running.tail()}")
+            results[f"{server.name} {api.label}"] = figures
     finally:
         if running is not None:
             stop(running)
@@ -595,6 +807,10 @@ def servers_for(args: argparse.Namespace) -> list[Server]:
                 "server yet (--only-peer measures the peers alone)"
             )
         chosen.append(Server("landmark", LANDMARK_VENV, "/ready", [REST_RECORDS, OIP]))
+        if args.batch:
+            chosen.append(
+                Server("landmark", LANDMARK_VENV, "/ready", [REST_RECORDS, OIP], batch=args.batch)
+            )
     if not args.no_peer:
         if not (MLFLOW_VENV / "bin" / "mlflow").is_file():
             raise UsageError(f"{MLFLOW_VENV}/bin/mlflow is missing (scripts/bootstrap installs it)")
@@ -604,9 +820,19 @@ def servers_for(args: argparse.Namespace) -> list[Server]:
             )
         chosen.append(Server("mlflow", MLFLOW_VENV, "/ping", [MLFLOW_RECORDS]))
         ready = f"/v2/models/{MODEL_NAME}/ready"
-        chosen.append(
-            Server("mlserver", MLSERVER_VENV, ready, [OIP], mlserver_workers=args.mlserver_workers)
-        )
+        workers = args.mlserver_workers
+        chosen.append(Server("mlserver", MLSERVER_VENV, ready, [OIP], mlserver_workers=workers))
+        if args.batch:
+            chosen.append(
+                Server(
+                    "mlserver",
+                    MLSERVER_VENV,
+                    ready,
+                    [OIP],
+                    mlserver_workers=workers,
+                    batch=args.batch,
+                )
+            )
     return chosen
 
 
@@ -621,8 +847,14 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     data = make_data()
     data_path = workdir / "data.json"
     data_path.write_text(json.dumps(data))
+    trained: dict[str, Server] = {}
     for server in servers:
-        train(server, data_path, workdir)
+        if server.tool in trained:  # the batched server serves the plain one's model
+            server.model_dir = trained[server.tool].model_dir
+            server.expected = trained[server.tool].expected
+        else:
+            train(server, data_path, workdir)
+            trained[server.tool] = server
     results: dict[str, dict[str, Any]] = {}
     for server in servers:
         results.update(measure(server, args, wrk, data, workdir))
@@ -632,7 +864,17 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "duration_s": args.duration,
             "starts": args.starts,
             "mlserver_parallel_workers": args.mlserver_workers,
-            "wrk": "-t2 -c8",
+            "batch": None
+            if args.batch is None
+            else {
+                "rows": args.batch.rows,
+                "ms": args.batch.ms,
+                "landmark": f"--batch {args.batch.landmark_arg()}",
+                "mlserver": args.batch.mlserver_settings(),
+                "mlflow": None,  # it has no batching: its unbatched figures stand
+            },
+            "wrk": f"-t2 -c{WRK_CONNECTIONS}",
+            "check": {"connections": WRK_CONNECTIONS, "rounds": CHECK_ROUNDS, "rows": CHECK_SIZES},
             "columns": data["columns"],
             "train_rows": TRAIN_ROWS,
             "big_rows": BIG_ROWS,
@@ -644,7 +886,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 # --- the report ----------------------------------------------------------------------------
 
 ROWS = (
-    # label, key, format, lower is better
+    # label, key, format, lower is better (then "8 conn answers": the concurrent check)
     ("start to ready (s)", "start_s", "{:.2f}", True),
     ("1-row p50 (ms)", "p50_ms", "{:.2f}", True),
     ("1-row p99 (ms)", "p99_ms", "{:.2f}", True),
@@ -652,17 +894,44 @@ ROWS = (
     ("8 conn p99 (ms)", "loaded_p99_ms", "{:.1f}", True),
     (f"{BIG_ROWS:,} rows (ms)", "big_ms", "{:,.1f}", True),
 )
-# The landmark column each peer is set against: the same protocol.
-PAIRS = (
-    ("mlflow REST", "landmark REST", "vs mlflow"),
-    ("mlserver OIP", "landmark OIP", "vs mlserver"),
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    columns: tuple[tuple[str, str], ...]  # system and API (a key of the results), its title
+    # Peer, the landmark column set against it (the same protocol), title, throughput target.
+    pairs: tuple[tuple[str, str, str, float], ...]
+
+
+TABLES = (
+    Table(
+        "unbatched",
+        (
+            ("landmark REST", "landmark"),
+            ("landmark OIP", "landmark OIP"),
+            ("mlflow REST", "mlflow"),
+            ("mlserver OIP", "mlserver"),
+        ),
+        (
+            ("mlflow REST", "landmark REST", "vs mlflow", TARGET_VS_MLFLOW),
+            ("mlserver OIP", "landmark OIP", "vs mlserver", TARGET_VS_MLSERVER),
+        ),
+    ),
+    Table(
+        "batched",
+        (
+            ("landmark batched REST", "lm batch"),
+            ("landmark batched OIP", "lm b OIP"),
+            ("mlflow REST", "mlflow"),  # it has no batching: the same figures as above
+            ("mlserver batched OIP", "mlsrv batch"),
+        ),
+        (
+            ("mlflow REST", "landmark batched REST", "vs mlflow", TARGET_VS_MLFLOW),
+            ("mlserver batched OIP", "landmark batched OIP", "vs mlsrv b", TARGET_VS_MLSERVER),
+        ),
+    ),
 )
-TITLES = {
-    "landmark REST": "landmark",
-    "landmark OIP": "landmark OIP",
-    "mlflow REST": "mlflow",
-    "mlserver OIP": "mlserver",
-}
 
 
 def ratio(ours: float, theirs: float, lower_is_better: bool) -> float:
@@ -671,40 +940,100 @@ def ratio(ours: float, theirs: float, lower_is_better: bool) -> float:
     return ours / theirs if theirs > 0 else math.inf
 
 
-def print_table(results: dict[str, dict[str, Any]]) -> None:
-    systems = [name for name in TITLES if name in results]
-    pairs = [(p, o, t) for p, o, t in PAIRS if p in results and o in results]
-    head = f"{'':22}" + "".join(f"{TITLES[s]:>14}" for s in systems)
-    head += "".join(f"{title:>13}" for _, _, title in pairs)
-    print(head)
-    for label, key, fmt, lower in ROWS:
-        cells = []
-        for name in systems:
-            same_process = (
-                key == "start_s" and name == "landmark OIP" and "landmark REST" in results
-            )
-            cells.append(f"{'(same)' if same_process else fmt.format(results[name][key]):>14}")
-        line = f"{label:22}" + "".join(cells)
-        for peer, ours, _ in pairs:
-            line += f"{ratio(results[ours][key], results[peer][key], lower):12.1f}x"
-        print(line)
-    if pairs:
+def answers_cell(figures: dict[str, Any]) -> str:
+    """The concurrent check, in a cell: "ok (ROWS)", or what went wrong."""
+    if figures.get("check_failed"):
+        return f"{figures['check_failed']} failed"
+    if figures.get("check_wrong_rows"):
+        return f"{figures['check_wrong_rows']}/{figures['check_rows']} wrong"
+    return f"ok ({figures.get('check_rows', 0)})"
+
+
+def wrong_answers(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        name: r for name, r in results.items() if r.get("check_wrong_rows") or r.get("check_failed")
+    }
+
+
+def table_title(table: Table, config: dict[str, Any]) -> str:
+    batch = config.get("batch")
+    if table.title != "batched" or not batch:
+        return "unbatched (every server as it comes)"
+    mlserver = ", ".join(f"{k} {v:g}" for k, v in batch["mlserver"].items())
+    return f"batched: landmark {batch['landmark']}; MLServer {mlserver}; mlflow has no batching"
+
+
+def print_table(report: dict[str, Any]) -> None:
+    results: dict[str, dict[str, Any]] = report["results"]
+    for table in TABLES:
+        if table.title == "batched" and not any("batched" in name for name in results):
+            continue
+        systems = [(name, title) for name, title in table.columns if name in results]
+        pairs = [pair for pair in table.pairs if pair[0] in results and pair[1] in results]
+        if not systems:
+            continue
+        print(table_title(table, report["config"]))
+        head = f"{'':22}" + "".join(f"{title:>14}" for _, title in systems)
+        head += "".join(f"{title:>13}" for _, _, title, _ in pairs)
+        print(head)
+        for label, key, fmt, lower in ROWS:
+            cells = []
+            for name, _ in systems:
+                same_process = (
+                    key == "start_s"
+                    and name.endswith(" OIP")
+                    and name.replace(" OIP", " REST") in results
+                )
+                value = "(same)" if same_process else fmt.format(results[name][key])
+                cells.append(f"{value:>14}")
+            line = f"{label:22}" + "".join(cells)
+            for peer, ours, _, _ in pairs:
+                line += f"{ratio(results[ours][key], results[peer][key], lower):12.1f}x"
+            print(line)
         print(
-            "(ratios in landmark's favour: peer time / landmark time, landmark req/s / peer "
-            "req/s; landmark REST against mlflow, landmark OIP against mlserver)"
+            f"{'8 conn answers':22}"
+            + "".join(f"{answers_cell(results[n]):>14}" for n, _ in systems)
         )
-    verdicts = targets(results)
-    for text, met, value in verdicts:
-        print(f"target: {text} -> {'met' if met else 'missed'} ({value})")
+        if pairs:
+            titles = dict(table.columns)
+            against = ", ".join(
+                f"{titles[ours]} against {titles[peer]}" for peer, ours, _, _ in pairs
+            )
+            print(
+                "(ratios in landmark's favour: peer time / landmark time, landmark req/s / peer "
+                f"req/s;\n {against})"
+            )
+        merged = [
+            f"{name.removeprefix('landmark batched ')} {r['wrk_requests_per_batch']:.1f} in wrk, "
+            f"{r.get('check_requests_per_batch', math.nan):.1f} in the check"
+            for name, _ in systems
+            if "wrk_requests_per_batch" in (r := results[name])
+        ]
+        if merged:
+            print(f"(requests per model call, landmark's count: {'; '.join(merged)})")
+        for text, met, value in targets(table, results):
+            print(f"target: {text} -> {'met' if met else 'missed'} ({value})")
+        print()
     errors = {name: r["wrk_errors"] for name, r in results.items() if r.get("wrk_errors")}
     if errors:
         print(f"wrk counted errors: {errors}")
+    for name, r in wrong_answers(results).items():
+        print(
+            f"WRONG ANSWERS: {name}: {r['check_wrong_rows']} of {r['check_rows']} rows wrong and "
+            f"{r['check_failed']} of {r['check_requests']} requests failed with "
+            f"{WRK_CONNECTIONS} connections at once; its wrk figures count such answers"
+            + (
+                f" (first failure: {r['check_first_failure']})"
+                if "check_first_failure" in r
+                else ""
+            )
+        )
 
 
-def targets(results: dict[str, dict[str, Any]]) -> list[tuple[str, bool, str]]:
+def targets(table: Table, results: dict[str, dict[str, Any]]) -> list[tuple[str, bool, str]]:
     out: list[tuple[str, bool, str]] = []
-    for name in ("landmark REST", "landmark OIP"):
-        if name in results:
+    for name, _ in table.columns:
+        if name.startswith("landmark") and name in results:
             p50 = results[name]["p50_ms"]
             out.append(
                 (
@@ -713,16 +1042,15 @@ def targets(results: dict[str, dict[str, Any]]) -> list[tuple[str, bool, str]]:
                     f"{p50:.2f} ms",
                 )
             )
-    if "landmark REST" in results:
+    if table.title == "unbatched" and "landmark REST" in results:
         start_s = results["landmark REST"]["start_s"]
         out.append(
             (f"start <= {TARGET_START_S:g} s", start_s <= TARGET_START_S, f"{start_s:.2f} s")
         )
-    for (peer, ours, _), goal in zip(PAIRS, (TARGET_VS_MLFLOW, TARGET_VS_MLSERVER), strict=True):
+    for peer, ours, _, goal in table.pairs:
         if peer in results and ours in results:
             x = ratio(results[ours]["rps"], results[peer]["rps"], False)
-            tool = peer.split()[0]
-            out.append((f"throughput >= {goal:g}x {tool}'s", x >= goal, f"{x:.1f}x"))
+            out.append((f"throughput >= {goal:g}x {peer}'s, {ours}", x >= goal, f"{x:.1f}x"))
     return out
 
 
@@ -737,6 +1065,17 @@ def main(argv: list[str] | None = None) -> int:
     who = p.add_mutually_exclusive_group()
     who.add_argument("--no-peer", action="store_true", help="measure landmark only")
     who.add_argument("--only-peer", action="store_true", help="measure mlflow and MLServer only")
+    batching = p.add_mutually_exclusive_group()
+    batching.add_argument(
+        "--batch",
+        type=parse_batch,
+        default=parse_batch(DEFAULT_BATCH),
+        metavar="ROWS:MS",
+        help=f"adaptive batching of the batched landmark and MLServer (default {DEFAULT_BATCH})",
+    )
+    batching.add_argument(
+        "--no-batch", dest="batch", action="store_const", const=None, help="no batched servers"
+    )
     p.add_argument("--workdir", type=Path, help="where to build (default: a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (models, server logs)")
     p.add_argument("--json-out", type=Path, help="write the figures as JSON to this file")
@@ -755,7 +1094,7 @@ def main(argv: list[str] | None = None) -> int:
         return report
     report["config"]["wall_s"] = time.monotonic() - began
     report["config"]["load_1min_before"] = load_before
-    print_table(report["results"])
+    print_table(report)
     print(f"(one run: {report['config']['wall_s']:.0f} s on this machine)")
     if load_before > 0.5:
         # The figures share the cores with whatever else runs: say so next to them.
@@ -764,7 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
+    return 1 if wrong_answers(report["results"]) else 0
 
 
 if __name__ == "__main__":
