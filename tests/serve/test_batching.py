@@ -159,3 +159,46 @@ def test_batcher_errors_reach_every_caller() -> None:
     assert all(isinstance(e, ValueError) for e in out)
     with pytest.raises(BatchError, match="returned 1 rows for a batch of 3"):
         split(np.zeros(1), [1, 2])
+
+
+def test_a_lone_caller_after_a_lone_batch_does_not_wait() -> None:
+    # The first request waits (nothing is known yet); after a lone batch the next lone caller
+    # runs at once: with a minute's max_wait, a batcher that waited would time out here.
+    calls: list[int] = []
+
+    def model(x: Any) -> Any:
+        calls.append(len(x))
+        return x
+
+    async def sequential() -> None:
+        b = Batcher(model, BatchConfig(max_batch=4, max_wait=0.05))
+        await b.submit([1.0])
+        b.config = BatchConfig(max_batch=4, max_wait=60.0)
+        for _ in range(5):
+            await asyncio.wait_for(b.submit([1.0]), 10)
+        await b.close()
+
+    _run(sequential())
+    assert calls == [1] * 6
+
+
+def test_after_a_merged_batch_a_caller_waits_for_company() -> None:
+    calls: list[int] = []
+
+    def model(x: Any) -> Any:
+        calls.append(len(x))
+        return x
+
+    async def go() -> None:
+        b = Batcher(model, BatchConfig(max_batch=8, max_wait=2.0))
+        await asyncio.gather(b.submit([1.0]), b.submit([2.0]))  # merged: company was seen
+
+        async def later() -> Any:
+            await asyncio.sleep(0.05)
+            return await b.submit([4.0])
+
+        await asyncio.gather(b.submit([3.0]), later())
+        await b.close()
+
+    _run(go())
+    assert calls == [2, 2]

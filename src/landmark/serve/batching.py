@@ -1,7 +1,10 @@
 """Adaptive batching: concurrent requests to one method become one call of the model.
 
 Requests queue up; the batcher takes the first, then more until the batch holds
-``max_batch`` rows or ``max_wait`` seconds have passed since the first arrived, concatenates
+``max_batch`` rows or ``max_wait`` seconds have passed since the first arrived (it waits only
+while there is a sign of company: requests already queued, or a last batch that merged
+several; a lone caller after a lone batch runs at once, so batching costs nothing at low
+load and the wait comes back with the first merged batch), concatenates
 them along the batch dimension (DataFrames by rows, arrays and tensors on axis 0), runs the
 model once in a worker thread and hands each caller its own rows back. A model that answers
 with another number of rows than it was given fails every caller of that batch with the same
@@ -121,6 +124,7 @@ class Batcher:
         self.on_batch = on_batch  # (rows, requests) of each batch run
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._last = 0  # requests in the last batch run (0: none yet)
 
     @property
     def depth(self) -> int:
@@ -153,6 +157,8 @@ class Batcher:
             batch = [first]
             total = first.rows
             deadline = first.arrived + self.config.max_wait
+            if self._last == 1 and self._queue.empty():
+                deadline = 0.0  # the last caller came alone and nobody waits: run it now
             while total < self.config.max_batch:
                 left = deadline - time.monotonic()
                 try:
@@ -168,6 +174,7 @@ class Batcher:
                     break
                 batch.append(nxt)
                 total += nxt.rows
+            self._last = len(batch)
             await self._run(batch)
 
     async def _run(self, batch: list[_Pending]) -> None:
