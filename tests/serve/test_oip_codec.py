@@ -1394,3 +1394,100 @@ def test_columns_become_the_frame_pandas_makes_of_them(
         want = pd.DataFrame(dict(columns), copy=False)
         pd.testing.assert_frame_equal(got, want, check_column_type=True)
         assert got.columns.dtype == want.columns.dtype
+
+
+_VALUES = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["1.5", "a", ""]),
+    st.lists(st.integers(-3, 3), max_size=2),
+)
+
+
+@st.composite
+def _plain_requests(draw: Any) -> tuple[Signature, list[Any]]:
+    """A dataframe signature and inputs near the plain case (one JSON input per column, its
+    own datatype, numbers), with one or more of them changed now and then."""
+    names = draw(
+        st.lists(st.sampled_from(["a", "b", "tenure", "é"]), min_size=1, max_size=3, unique=True)
+    )
+    dtypes = [
+        draw(st.sampled_from(["float64"] * 4 + ["int64"] * 4 + ["float32", "bool", "float"]))
+        for _ in names
+    ]
+    sig = Signature(
+        "dataframe", columns=tuple(Column(n, d) for n, d in zip(names, dtypes, strict=True))
+    )
+    rows = draw(st.integers(1, 4))
+    inputs: list[Any] = []
+    for name, dtype in zip(names, dtypes, strict=True):
+        wire = {"float64": "FP64", "int64": "INT64", "float32": "FP32", "bool": "BOOL"}.get(
+            dtype, "FP64"
+        )
+        if draw(st.integers(0, 19)) == 0:
+            wire = draw(st.sampled_from(["FP64", "INT64", "FP32", "INT32", "BOOL", "BYTES"]))
+        plain = st.integers(-(2**40), 2**40) if wire == "INT64" else st.floats(-1e6, 1e6)
+        element = _VALUES if draw(st.integers(0, 9)) == 0 else plain
+        data = draw(st.lists(element, min_size=rows, max_size=rows))
+        item: dict[str, Any] = {"name": name, "shape": [rows], "datatype": wire, "data": data}
+        change = draw(st.integers(0, 29))
+        if change == 0:
+            item["shape"] = [rows, 1]
+        elif change == 1:
+            item["shape"] = [rows + 1]
+        elif change == 2:
+            item["parameters"] = {}
+        elif change == 3:
+            del item["shape"]
+        elif change == 4:
+            item["name"] = draw(st.sampled_from(["a", "zz", 3]))
+        inputs.append(item)
+    if draw(st.integers(0, 9)) == 0:
+        inputs = inputs[::-1] + inputs[:1]
+    return sig, draw(st.permutations(inputs))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_plain_requests())
+def test_plain_columns_read_as_the_general_path_reads_them(
+    case: tuple[Signature, list[Any]],
+) -> None:
+    """The fast path for plain JSON columns gives the general path's frame, or leaves the
+    request to it (which then reads it or refuses it with its own message)."""
+    sig, inputs = case
+    body = json.dumps({"inputs": inputs}).encode()
+    fast = oip._plain_columns(json.loads(body)["inputs"], sig)
+    real = oip._plain_columns
+    try:
+        oip._plain_columns = lambda raw, sig: None  # type: ignore[assignment]
+        general: Any = oip.decode_request(body, header_length=None, signature=sig).data
+    except (InvalidInput, SignatureError) as e:
+        general = e
+    finally:
+        oip._plain_columns = real  # type: ignore[assignment]
+    if fast is None:
+        return
+    assert not isinstance(general, Exception), (
+        f"fast path read what the general path refuses: {general}"
+    )
+    pd.testing.assert_frame_equal(fast, general, check_column_type=True)
+    assert fast.columns.dtype == general.columns.dtype
+    assert list(fast.dtypes) == list(general.dtypes)
+    # and decode_request takes the fast path's frame
+    pd.testing.assert_frame_equal(
+        oip.decode_request(body, header_length=None, signature=sig).data, fast
+    )
+
+
+def test_plain_columns_take_the_common_request() -> None:
+    sig = Signature("dataframe", columns=(Column("tenure", "int64"), Column("charges", "float64")))
+    inputs = [
+        {"name": "charges", "shape": [2], "datatype": "FP64", "data": [70.5, 3]},
+        {"name": "tenure", "shape": [2], "datatype": "INT64", "data": [12, 30]},
+    ]
+    got = oip._plain_columns(inputs, sig)
+    assert got is not None
+    assert list(got.columns) == ["tenure", "charges"]
+    assert got["charges"].tolist() == [70.5, 3.0] and got["tenure"].dtype == np.int64
