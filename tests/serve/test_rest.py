@@ -100,6 +100,19 @@ def test_unknown_method_size_limit_and_request_ids(server: Served) -> None:
         assert len(c.get("/health").headers["x-request-id"]) == 32
 
 
+def test_routes_pick_by_path_and_method(server: Served) -> None:
+    # The prediction routes are tried first; a route matching path and method still wins
+    # over one that matches the path only.
+    with server.client() as c:
+        assert c.get("/health").json() == {"status": "ok"}
+        assert c.get("/metadata").json()["name"] == "churn"
+        assert c.get("/predict").status_code == 405  # GET of a method: not allowed
+        r = c.post("/health", json=[])  # POST of a name that is no method: rest's 404
+        assert r.status_code == 404 and "predict_proba" in r.json()["error"]
+        assert c.post("/v2/models/churn/ready", json={}).status_code == 405
+        assert c.get("/v2/models/churn").json()["name"] == "churn"
+
+
 def test_metadata_openapi_and_metrics(server: Served) -> None:
     with server.client() as c:
         meta = c.get("/metadata").json()

@@ -339,11 +339,12 @@ class Server:
             batcher = self.batchers[key] = Batcher(
                 lambda d: served.call(method, d), config, self.executor, on_batch
             )
-        self.metrics.queue.labels(slot.name, method).set(batcher.depth + 1)
+        queue = self.metrics.queue_of(slot.name, method)
+        queue.set(batcher.depth + 1)
         try:
             return await batcher.submit(data)
         finally:
-            self.metrics.queue.labels(slot.name, method).set(batcher.depth)
+            queue.set(batcher.depth)
 
     def shadow(
         self, slot: Slot, served: Served, method: str, data: Any, answer: Any, rid: str, ms: float

@@ -21,6 +21,8 @@ class Metrics:
         )
 
         disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created: noise
+        self._answered: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+        self._queues: dict[tuple[str, str], Any] = {}
 
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -76,6 +78,29 @@ class Metrics:
             "landmark_shadow_errors", "Shadow calls that failed or were dropped.",
             ["model", "reason"], registry=r,
         )  # fmt: skip
+
+    def answered(self, model: str, version: str, method: str) -> tuple[Any, Any, Any]:
+        """The latency, ``200`` count and rows children of one model, version and method,
+        looked up once (``labels()`` takes a lock and builds its key on every call)."""
+        key = (model, version, method)
+        children = self._answered.get(key)
+        if children is None:
+            if len(self._answered) > 1024:  # versions come and go under --follow
+                self._answered.clear()
+            children = self._answered[key] = (
+                self.latency.labels(*key),
+                self.requests.labels(*key, "200"),
+                self.rows.labels(*key),
+            )
+        return children
+
+    def queue_of(self, model: str, method: str) -> Any:
+        """The queue-depth child of one model and method, looked up once."""
+        key = (model, method)
+        child = self._queues.get(key)
+        if child is None:
+            child = self._queues[key] = self.queue.labels(model, method)
+        return child
 
     def set_info(self, model: str, served: Any, stage: str | None) -> None:
         """Exactly one ``landmark_model_info`` series per model: the serving version."""

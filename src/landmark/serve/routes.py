@@ -117,9 +117,10 @@ def build(server: Server) -> Starlette:
                 500, f"the model's {method} failed: {_line(f'{type(e).__name__}: {e}')}"
             ) from None
         took = time.perf_counter() - t0
-        metrics.latency.labels(*labels).observe(took)
-        metrics.requests.labels(*labels, "200").inc()
-        metrics.rows.labels(*labels).inc(_rows(data))
+        latency, answered, rows = metrics.answered(*labels)
+        latency.observe(took)
+        answered.inc()
+        rows.inc(_rows(data))
         return answer, took * 1000
 
     async def decode(body: bytes, parse: Callable[[], Any]) -> Any:
@@ -271,7 +272,15 @@ def build(server: Server) -> Starlette:
     def r(path: str, handler: Callable[..., Awaitable[Response]], *methods: str) -> Route:
         return Route(path, guard(handler), methods=list(methods or ("GET",)))
 
+    # Predictions first: they are what a server is asked most. Starlette takes a route that
+    # matches path and method over one that matches the path only, whatever the order, so
+    # GET /health still finds its route and POST /health still reaches rest (a 404 naming
+    # the methods) as before.
     routes = [
+        r("/{method}", rest, "POST"),
+        r("/v2/models/{name}/infer", v2_infer, "POST"),
+        r("/v2/models/{name}/versions/{version}/infer", v2_infer, "POST"),
+        r("/models/{name}/{method}", rest, "POST"),
         r("/health", health),
         r("/ready", ready),
         r("/metadata", metadata),
@@ -279,7 +288,6 @@ def build(server: Server) -> Starlette:
         r("/openapi.json", openapi),
         r("/models", models),
         r("/models/{name}/metadata", metadata),
-        r("/models/{name}/{method}", rest, "POST"),
         r("/v2", v2),
         r("/v2/health/live", v2_live),
         r("/v2/health/ready", v2_ready),
@@ -287,9 +295,6 @@ def build(server: Server) -> Starlette:
         r("/v2/models/{name}/versions/{version}", v2_model),
         r("/v2/models/{name}/ready", v2_model_ready),
         r("/v2/models/{name}/versions/{version}/ready", v2_model_ready),
-        r("/v2/models/{name}/infer", v2_infer, "POST"),
-        r("/v2/models/{name}/versions/{version}/infer", v2_infer, "POST"),
-        r("/{method}", rest, "POST"),
     ]
 
     @asynccontextmanager
