@@ -87,6 +87,44 @@ def test_the_plain_pipeline_is_read_without_skops(tmp_path: Path) -> None:
     np.testing.assert_array_equal(obj.predict(x), model.predict(x))
 
 
+def test_a_load_reads_the_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A load judges the file (is it all default-trusted?), then loads it: the object built to
+    # judge it is the one loaded, and a file changed in between is read again.
+    from sklearn.linear_model import LogisticRegression
+
+    import landmark
+    from landmark.models.adapters import sklearn as adapter
+
+    x = np.arange(40.0).reshape(20, 2)
+    model = LogisticRegression().fit(x, x[:, 0] > 10)
+    landmark.save_model(model, tmp_path / "m", sample_input=x[:3])
+    reads: list[Path] = []
+    real = adapter.read_trusted
+
+    def counted(path: Path) -> tuple[bool, Any]:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(adapter, "read_trusted", counted)
+    loaded = adapter.load_scorer(lambda: landmark.load_model(tmp_path / "m"))
+    assert len(reads) == 1
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert adapter._READ == {}  # nothing kept after the load
+
+    path = tmp_path / "m" / "model.skops"
+    adapter.read_trusted_files()
+    try:
+        assert adapter.skops_refused(path) is None
+        other = LogisticRegression(C=0.01).fit(x, x[:, 0] > 30)
+        landmark.save_model(other, tmp_path / "n", sample_input=x[:3])
+        path.write_bytes((tmp_path / "n" / "model.skops").read_bytes())
+        got = adapter.load_skops(path, trust=False)
+    finally:
+        adapter.read_trusted_files(False)
+    assert len(reads) == 3  # judged, then read again: the file changed
+    np.testing.assert_array_equal(got.coef_, other.coef_)
+
+
 def _rewrite(path: Path, change: Any) -> Path:
     with zipfile.ZipFile(path) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}

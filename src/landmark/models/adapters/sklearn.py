@@ -109,6 +109,41 @@ def load_scorer(load: Callable[[], Any]) -> Any:
         return load()
     finally:
         read_trusted_files(before)
+        _READ.clear()
+
+
+# What :func:`skops_refused` read to give its verdict, for the :func:`load_skops` that follows
+# it (a load judges the file, then loads it): the file's identity and the object built from
+# it. One entry; taken by the load, so the file is read once and the object loaded is the one
+# judged.
+_READ: dict[tuple[Any, ...], Any] = {}
+
+
+def _identity(path: Path) -> tuple[Any, ...] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _judged(path: Path) -> bool:
+    """Whether :func:`read_trusted` reads the file; what it built is kept for the load."""
+    read, obj = read_trusted(path)
+    _READ.clear()
+    key = _identity(path)
+    if read and key is not None:
+        _READ[key] = obj
+    return read
+
+
+def _read_trusted_once(path: Path) -> tuple[bool, Any]:
+    """:func:`read_trusted`, or what :func:`_judged` just read of the same file."""
+    key = _identity(path)
+    if key is not None and key in _READ:
+        return True, _READ.pop(key)
+    _READ.clear()
+    return read_trusted(path)
 
 
 class _Ask(Exception):
@@ -287,7 +322,7 @@ def skops_refused(
 ) -> str | None:
     """Why loading the skops file at ``path`` needs trust (the types skops does not trust by
     default and ``also_trusted`` does not accept), or None; read from the file itself."""
-    if _READ_TRUSTED and read_trusted(path)[0]:
+    if _READ_TRUSTED and _judged(path):
         return None
     sio = skops_io()
     refused = [t for t in sio.get_untrusted_types(file=path) if not also_trusted(t)]
@@ -306,7 +341,7 @@ def load_skops(
     """Load a skops file; types skops does not trust by default (and ``also_trusted`` does
     not accept) are refused with an UnsafeModel unless ``trust``."""
     if _READ_TRUSTED:
-        read, obj = read_trusted(path)
+        read, obj = _read_trusted_once(path)
         if read:
             return obj
     sio = skops_io()
