@@ -54,10 +54,10 @@ out), with the same settings for both, ``--batch ROWS:MS`` (default ``8:2``):
 
 Why 8 rows: wrk keeps 8 requests in flight (``-c8``), so at most 8 one-row requests can wait
 together; a larger batch would only ever be cut by the time limit, a smaller one would leave
-requests for the next batch. Why 2 ms: landmark's default wait. Both tools, as they are
-here, make a request that comes alone wait the whole MS for company, so the sequential
-figures of the batched servers are about MS slower than the plain ones: batching trades the
-latency of one request for throughput under load. A request of 10,000 rows, larger than
+requests for the next batch. Why 2 ms: landmark's default wait. MLServer makes a request
+that comes alone wait the whole MS for company, so its sequential figures are about MS slower
+than its plain ones; landmark waits only once it has seen company (requests queued, or a
+last batch that merged several), so one caller at a time is answered as without batching. A request of 10,000 rows, larger than
 ROWS, runs alone in landmark (it starts its own batch at once); in MLServer it counts as one
 request, so alone on its connection it waits MS, then runs alone. Its answer is checked,
 every row, as above.
