@@ -125,12 +125,19 @@ def test_batcher_splits_arrays_and_frames_back() -> None:
     pd.testing.assert_frame_equal(pieces[1], b2.reset_index(drop=True))
 
 
-def test_batcher_caps_rows_and_runs_big_requests_alone() -> None:
-    seen: list[int] = []
+def _echo() -> tuple[list[int], Any]:
+    """A model that answers its input, and the row counts of its calls."""
+    calls: list[int] = []
 
     def model(x: Any) -> Any:
-        seen.append(len(x))
+        calls.append(len(x))
         return x
+
+    return calls, model
+
+
+def test_batcher_caps_rows_and_runs_big_requests_alone() -> None:
+    seen, model = _echo()
 
     async def go() -> None:
         b = Batcher(model, BatchConfig(max_batch=4, max_wait=0.05))
@@ -164,11 +171,7 @@ def test_batcher_errors_reach_every_caller() -> None:
 def test_a_lone_caller_after_a_lone_batch_does_not_wait() -> None:
     # The first request waits (nothing is known yet); after a lone batch the next lone caller
     # runs at once: with a minute's max_wait, a batcher that waited would time out here.
-    calls: list[int] = []
-
-    def model(x: Any) -> Any:
-        calls.append(len(x))
-        return x
+    calls, model = _echo()
 
     async def sequential() -> None:
         b = Batcher(model, BatchConfig(max_batch=4, max_wait=0.05))
@@ -183,11 +186,7 @@ def test_a_lone_caller_after_a_lone_batch_does_not_wait() -> None:
 
 
 def test_after_a_merged_batch_a_caller_waits_for_company() -> None:
-    calls: list[int] = []
-
-    def model(x: Any) -> Any:
-        calls.append(len(x))
-        return x
+    calls, model = _echo()
 
     async def go() -> None:
         b = Batcher(model, BatchConfig(max_batch=8, max_wait=2.0))
